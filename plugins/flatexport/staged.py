@@ -1,0 +1,62 @@
+"""What an export leaves on disk for the checks and the delivery: a path and its facts.
+
+Only this small record travels through XCom; the data stays in the staged file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+CONTENT_TYPES = {
+    "csv": ("text/csv", None),
+    "csv.gz": ("text/csv", "gzip"),
+    "jsonl": ("application/x-ndjson", None),
+    "jsonl.gz": ("application/x-ndjson", "gzip"),
+}
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    path: str  # local staged data file
+    name: str  # file name at the destination: clickstream_2024-11-04.csv
+    report: str
+    org_id: str
+    ds: str
+    format: str
+    rows: int
+    sha256: str
+    bytes: int
+    columns: list[str] = field(default_factory=list)
+    window_start: str = ""
+    window_end: str = ""
+    warnings: dict[str, int] = field(default_factory=dict)  # e.g. unknown event names -> count
+    subscription_id: int | str | None = None
+
+    @property
+    def content_type(self) -> str:
+        return CONTENT_TYPES[self.format][0]
+
+    @property
+    def content_encoding(self) -> str | None:
+        return CONTENT_TYPES[self.format][1]
+
+    def to_xcom(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_xcom(cls, data: dict[str, Any]) -> StagedFile:
+        return cls(**data)
+
+    def manifest_path(self) -> Path:
+        return Path(self.path + ".manifest.json")
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
