@@ -1,0 +1,52 @@
+"""Shared test setup: every test session gets its own data folder and Airflow home, so
+tests never touch a developer's warehouse, control DB or Airflow metadata."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="flatexport-tests-"))
+os.environ.setdefault("FLATEXPORT_DATA_DIR", str(_SESSION_DIR / "data"))
+os.environ.setdefault("AIRFLOW_HOME", str(_SESSION_DIR / "airflow"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
+os.environ.pop("FLATEXPORT_SOURCE_URL", None)
+os.environ.pop("FLATEXPORT_CONTROL_DB_URL", None)
+
+PG_ADMIN_URL = os.environ.get("FLATEXPORT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh data folder for one test (warehouse, control DB, staging)."""
+    path = tmp_path / "data"
+    monkeypatch.setenv("FLATEXPORT_DATA_DIR", str(path))
+    monkeypatch.delenv("FLATEXPORT_STAGING_DIR", raising=False)
+    return path
+
+
+@pytest.fixture
+def pg_database():
+    """A throwaway PostgreSQL database on the local server; yields its SQLAlchemy URL."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    name = f"fx_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:  # pragma: no cover - environment problem
+        pytest.fail(f"PostgreSQL at {PG_ADMIN_URL} is not reachable: {exc}")
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
