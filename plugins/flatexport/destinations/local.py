@@ -58,7 +58,9 @@ class LocalFolderDestination:
             raise DeliveryError(f"checksum mismatch after writing {dest}: {got} != {staged.sha256}")
         if manifest is not None:
             atomic_copy(manifest, self.folder / f"{staged.name}.manifest.json")
-        return Receipt(location=dest.as_uri(), bytes=staged.bytes, checksum=f"sha256:{got}", replaced=replaced)
+        return Receipt(
+            location=dest.as_uri(), bytes=staged.bytes, checksum=f"sha256:{got}", replaced=replaced
+        )
 
     def probe(self) -> str:
         self._ensure_folder()

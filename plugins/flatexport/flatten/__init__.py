@@ -1,0 +1,69 @@
+"""Flatteners turn a chunk of extracted rows into output rows, driven by a report spec.
+
+A flattener is chosen by the spec's ``flattener`` name; the rules it applies are chosen
+per column by ``rule.kind``. Adding a report means a spec, a SQL file and, only for a
+new grain, a new flattener — the export, checks and delivery stay the same.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from flatexport.errors import SpecError
+from flatexport.specs import ReportSpec
+from flatexport.subscriptions import Subscription
+from flatexport.window import Window
+
+
+@dataclass
+class FlattenContext:
+    spec: ReportSpec
+    window: Window
+    subscription: Subscription
+    warnings: Counter[str] = field(default_factory=Counter)
+
+
+FlattenFn = Callable[[pd.DataFrame, FlattenContext], pd.DataFrame]
+
+
+@dataclass(frozen=True)
+class Flattener:
+    name: str
+    fn: FlattenFn
+    group_key: str | None  # extracted column whose groups must never be split across chunks
+
+
+_REGISTRY: dict[str, Flattener] = {}
+
+
+def register(name: str, group_key: str | None = None) -> Callable[[FlattenFn], FlattenFn]:
+    def wrap(fn: FlattenFn) -> FlattenFn:
+        _REGISTRY[name] = Flattener(name, fn, group_key)
+        return fn
+
+    return wrap
+
+
+def get_flattener(spec: ReportSpec) -> Flattener:
+    _load_builtin()
+    try:
+        return _REGISTRY[spec.flattener]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY))
+        raise SpecError(
+            f"report {spec.report}: unknown flattener {spec.flattener!r} (known: {known})"
+        ) from None
+
+
+def _load_builtin() -> None:
+    # Imported for their @register side effect; kept lazy so importing the package is cheap.
+    import importlib
+    import pkgutil
+
+    for mod in pkgutil.iter_modules(__path__):
+        if not mod.name.startswith("_") and mod.name not in ("types",):
+            importlib.import_module(f"{__name__}.{mod.name}")

@@ -1,0 +1,120 @@
+"""Canonical column values by spec type, shared by every flattener and the writer.
+
+integer -> Int64, boolean -> boolean, everything else text (dates, datetimes with
+offset and JSON arrays already in their file form), missing -> NA. One place decides
+the formats, so CSV and JSON Lines, DuckDB and PostgreSQL all agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from flatexport.specs import ColumnSpec
+
+_TRUE = {"true", "1", "yes", "t"}
+_FALSE = {"false", "0", "no", "f"}
+_DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def empty_series(index: pd.Index, col_type: str) -> pd.Series:
+    dtype = {"integer": "Int64", "boolean": "boolean"}.get(col_type, "object")
+    return pd.Series(pd.array([None] * len(index), dtype=dtype), index=index)
+
+
+def _via_uniques(series: pd.Series, fn) -> pd.Series:
+    """Apply a Python function once per distinct value (values repeat a lot in a day)."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    mapped = np.array([fn(u) for u in uniques] + [None], dtype=object)
+    return pd.Series(mapped[codes], index=series.index, dtype=object)
+
+
+def to_boolean(series: pd.Series) -> pd.Series:
+    if series.dtype == "boolean" or series.dtype == bool:
+        return series.astype("boolean")
+
+    def conv(v):
+        text = str(v).strip().lower()
+        return True if text in _TRUE else False if text in _FALSE else None
+
+    return _via_uniques(series, conv).astype("boolean")
+
+
+def to_integer(series: pd.Series) -> pd.Series:
+    if pd.api.types.is_integer_dtype(series.dtype):
+        return series.astype("Int64")
+    return pd.to_numeric(series, errors="coerce").round().astype("Int64")
+
+
+def to_text(series: pd.Series) -> pd.Series:
+    """Text as object values with None for missing; non-text sources are stringified."""
+    out = series.astype(object).where(series.notna(), None)
+    if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
+        return out  # extracted JSON text is already str; skip a per-value pass
+    return _via_uniques(out, str)
+
+
+def to_date(series: pd.Series) -> pd.Series:
+    text = to_text(series)
+    valid = text.str.match(_DATE_RE, na=False)
+    return text.where(valid, None)
+
+
+def to_datetime_text(series: pd.Series, timezone: str) -> pd.Series:
+    zone = ZoneInfo(timezone)
+
+    def conv(v) -> str | None:
+        try:
+            ts = dt.datetime.fromisoformat(str(v).strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if ts.tzinfo is None:
+            ts = ts.replace(tzinfo=zone)
+        return ts.isoformat(timespec="seconds")
+
+    return _via_uniques(series, conv)
+
+
+def to_json_array(series: pd.Series) -> pd.Series:
+    def conv(v) -> str | None:
+        if isinstance(v, list):
+            items = v
+        else:
+            try:
+                items = json.loads(v)
+            except (TypeError, ValueError):
+                items = [v]  # a single bare value is a one-item list
+            if not isinstance(items, list):
+                items = [items]
+        items = [i for i in items if i is not None and i != ""]
+        return json.dumps(items, ensure_ascii=False, separators=(",", ":")) if items else None
+
+    return _via_uniques(series, conv)
+
+
+def coerce(series: pd.Series, col: ColumnSpec, timezone: str, warnings: Counter[str]) -> pd.Series:
+    """Bring a rule's raw values to the column's canonical form, counting rejects."""
+    before = int(series.notna().sum())
+    if col.type == "integer":
+        out = to_integer(series)
+    elif col.type == "number":
+        out = pd.to_numeric(series, errors="coerce")
+    elif col.type == "boolean":
+        out = to_boolean(series)
+    elif col.type == "date":
+        out = to_date(series)
+    elif col.type == "datetime":
+        out = to_datetime_text(series, timezone)
+    elif col.type == "array":
+        out = to_json_array(series)
+    else:
+        out = to_text(series)
+    rejected = before - int(out.notna().sum())
+    if rejected and col.type not in ("array", "string"):
+        warnings[f"invalid {col.type} in {col.name}"] += rejected
+    return out

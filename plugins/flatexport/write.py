@@ -1,0 +1,146 @@
+"""Write canonical frames to the file a customer receives, byte-for-byte reproducibly.
+
+Same rows in, same bytes out: fixed column order, '\n' line ends, minimal RFC 4180
+quoting, gzip with no timestamp or name in its header. The SHA-256 and size are
+computed from the bytes as they are written, so no second pass over a large file.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pandas as pd
+
+from flatexport.specs import ColumnSpec
+
+# Cells starting like this run as formulas in Excel / Sheets / LibreOffice.
+_FORMULA_START = r"^[=+\-@\t\r]"
+_PLAIN_NUMBER = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$"
+_PHONE = r"^\+?\(?\d[\d ().-]{5,}\d$"
+
+
+def neutralise_formulas(text: pd.Series) -> pd.Series:
+    """Prefix an apostrophe to formula-like cells, sparing plain numbers and phone numbers."""
+    if text.empty:
+        return text
+    risky = text.str.match(_FORMULA_START, na=False)
+    if not risky.any():
+        return text
+    safe = text.str.match(_PLAIN_NUMBER, na=False) | text.str.match(_PHONE, na=False)
+    fix = risky & ~safe
+    return text.where(~fix, "'" + text)
+
+
+def csv_cells(frame: pd.DataFrame, columns: list[ColumnSpec]) -> pd.DataFrame:
+    """Canonical values -> the exact cell text of the contract (empty = missing)."""
+    cells = {}
+    for col in columns:
+        values = frame[col.name]
+        if col.type == "boolean":
+            arr = values.astype("boolean")
+            out = np.where(arr.isna(), "", np.where(arr.fillna(False), "true", "false"))
+            cells[col.name] = pd.Series(out, index=frame.index, dtype=object)
+            continue
+        if col.type == "integer":
+            ints = values.astype("Int64")
+            text = ints.astype(str).where(ints.notna(), "")
+            cells[col.name] = text.astype(object)
+            continue
+        text = values.astype(object).where(values.notna(), "")
+        if col.type == "string":
+            text = neutralise_formulas(text.astype(str))
+        cells[col.name] = text
+    return pd.DataFrame(cells, index=frame.index)
+
+
+def jsonl_records(frame: pd.DataFrame, columns: list[ColumnSpec]) -> list[str]:
+    """Native JSON types per column: numbers, booleans, arrays, null."""
+    converted: dict[str, list] = {}
+    for col in columns:
+        values = frame[col.name]
+        if col.type == "integer":
+            converted[col.name] = [None if pd.isna(v) else int(v) for v in values.astype("Int64")]
+        elif col.type == "boolean":
+            converted[col.name] = [None if pd.isna(v) else bool(v) for v in values.astype("boolean")]
+        elif col.type == "array":
+            converted[col.name] = [None if v is None or v is pd.NA else json.loads(v) for v in values]
+        elif col.type == "number":
+            converted[col.name] = [None if pd.isna(v) else float(v) for v in values]
+        else:
+            converted[col.name] = [None if v is None or v is pd.NA else str(v) for v in values]
+    names = [c.name for c in columns]
+    return [
+        json.dumps(dict(zip(names, row, strict=True)), ensure_ascii=False, separators=(",", ":"))
+        for row in zip(*(converted[n] for n in names), strict=True)
+    ]
+
+
+class _HashingSink(io.RawIOBase):
+    """Counts and hashes bytes on their way to the file."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:  # type: ignore[override]
+        view = memoryview(data)
+        self.digest.update(view)
+        self.size += len(view)
+        self.raw.write(view)
+        return len(view)
+
+
+class ReportWriter:
+    """Streams chunks into one file; ``close()`` returns (rows, sha256, bytes)."""
+
+    def __init__(self, path: Path, fmt: str, columns: list[ColumnSpec]) -> None:
+        self.path = path
+        self.fmt = fmt
+        self.columns = columns
+        self.rows = 0
+        self._raw = open(path, "wb")  # noqa: SIM115 - closed in close()
+        self._sink = _HashingSink(self._raw)
+        stream: BinaryIO = self._sink  # type: ignore[assignment]
+        self._gzip = None
+        if fmt.endswith(".gz"):
+            self._gzip = gzip.GzipFile(filename="", mode="wb", fileobj=stream, mtime=0, compresslevel=6)
+            stream = self._gzip  # type: ignore[assignment]
+        self._text = io.TextIOWrapper(stream, encoding="utf-8", newline="", write_through=False)
+        if fmt.startswith("csv"):
+            csv.writer(self._text, lineterminator="\n").writerow([c.out_header for c in columns])
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if frame.empty:
+            return
+        if self.fmt.startswith("csv"):
+            csv_cells(frame, self.columns).to_csv(
+                self._text, header=False, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL
+            )
+        else:
+            self._text.write("\n".join(jsonl_records(frame, self.columns)) + "\n")
+        self.rows += len(frame)
+
+    def close(self) -> tuple[int, str, int]:
+        self._text.flush()
+        self._text.detach()
+        if self._gzip is not None:
+            self._gzip.close()
+        self._raw.close()
+        return self.rows, self._sink.digest.hexdigest(), self._sink.size
+
+    def abort(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            self.path.unlink(missing_ok=True)
