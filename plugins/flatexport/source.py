@@ -49,7 +49,8 @@ def engine_for(url: str) -> sa.Engine:
         path = sa.make_url(url).database
         if path and path != ":memory:" and not os.path.exists(path):
             raise SourceError(
-                f"source {safe_url(url)} does not exist (run `flatexport seed` to create the sample warehouse)"
+                f"source {safe_url(url)} does not exist "
+                "(run `flatexport seed` to create the sample warehouse)"
             )
         # Read-only so nightly exports never block or alter the warehouse.
         return sa.create_engine(url, connect_args={"read_only": True})

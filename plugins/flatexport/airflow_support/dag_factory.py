@@ -1,0 +1,103 @@
+"""Build one DAG per report family from the report specs.
+
+Shape: list the enabled subscriptions at run time (never at parse time, so a new
+customer needs no deploy), then a mapped task group per subscription:
+wait for the day to close -> export (stage) -> check -> deliver. Because each group
+instance depends only on its own upstream, one customer's failure fails only that
+customer's tasks; everyone else still gets their file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pendulum
+from airflow.sdk import DAG, get_current_context, task, task_group
+from airflow.sdk.bases.sensor import PokeReturnValue
+from airflow.sdk.exceptions import AirflowFailException
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+from flatexport.airflow_support import tasks
+from flatexport.specs import available_reports, load_spec
+
+DEFAULT_ARGS = {
+    "owner": "flatexport",
+    "retries": 3,
+    "retry_delay": dt.timedelta(minutes=2),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": dt.timedelta(minutes=30),
+}
+
+
+def family_reports(family: str) -> list[str]:
+    return [r for r in available_reports() if load_spec(r).family == family]
+
+
+def _permanent_failures_fail_fast(fn):
+    """Failed checks and refused destinations fail the task without retrying."""
+
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            if tasks.is_permanent(exc):
+                raise AirflowFailException(str(exc)) from exc
+            raise
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+def build_family_dag(family: str, schedule_cron: str = "0 0 * * *") -> DAG:
+    reports = family_reports(family)
+    if not reports:
+        raise ValueError(f"no report spec has family {family!r}")
+    titles = ", ".join(load_spec(r).title for r in reports)
+
+    with DAG(
+        dag_id=family,
+        description=f"Nightly {titles} exports to every enabled subscription",
+        schedule=CronDataIntervalTimetable(schedule_cron, timezone="UTC"),
+        start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
+        catchup=False,
+        max_active_runs=3,
+        default_args=DEFAULT_ARGS,
+        tags=["flatexport", *reports],
+        doc_md=__doc__,
+    ) as dag:
+
+        @task(retries=2)
+        def list_subscriptions() -> list[dict[str, Any]]:
+            return tasks.list_subscriptions(reports, get_current_context())
+
+        @task_group(group_id="subscription")
+        def per_subscription(sub: dict[str, Any]) -> None:
+            @task.sensor(poke_interval=600, timeout=36 * 3600, mode="reschedule")
+            def wait_for_day_to_close(sub: dict[str, Any]) -> PokeReturnValue:
+                ctx = get_current_context()
+                closes = tasks.window_closes_at(sub, tasks.report_day(ctx))
+                return PokeReturnValue(is_done=dt.datetime.now(dt.UTC) >= closes)
+
+            @task
+            @_permanent_failures_fail_fast
+            def export(sub: dict[str, Any]) -> dict[str, Any]:
+                return tasks.export(sub, get_current_context())
+
+            @task(retries=0)
+            @_permanent_failures_fail_fast
+            def check(exported: dict[str, Any], sub: dict[str, Any]) -> dict[str, Any]:
+                return tasks.check(exported, sub, get_current_context())
+
+            @task
+            @_permanent_failures_fail_fast
+            def deliver(checked: dict[str, Any], sub: dict[str, Any]) -> dict[str, Any]:
+                return tasks.deliver(checked, sub, get_current_context())
+
+            exported = export(sub)
+            wait_for_day_to_close(sub) >> exported
+            deliver(check(exported, sub), sub)
+
+        per_subscription.expand(sub=list_subscriptions())
+    return dag

@@ -1,0 +1,168 @@
+"""Task bodies for the family DAGs. Each takes and returns small dicts (subscription,
+staged-file facts, delivery-log id), so XCom never carries data or credentials.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from typing import Any
+
+from flatexport.errors import DeliveryError, FlatexportError, QualityError
+from flatexport.specs import load_spec
+from flatexport.staged import StagedFile
+from flatexport.subscriptions import Subscription
+from flatexport.window import parse_ds
+
+log = logging.getLogger(__name__)
+
+# Extra wait after a window (and its session look-ahead) closes, for late-arriving events.
+LATE_EVENT_GRACE = dt.timedelta(minutes=int(os.environ.get("FLATEXPORT_LATE_EVENT_GRACE_MINUTES", "30")))
+
+
+def report_day(context: dict[str, Any]) -> dt.date:
+    """The day a run exports: the data interval's first day in UTC, unless the run's
+    conf names one (re-running a single day from the UI or the CLI)."""
+    params = context.get("params") or {}
+    conf = getattr(context.get("dag_run"), "conf", None) or {}
+    override = conf.get("ds") or params.get("ds")
+    if override:
+        return parse_ds(str(override))
+    return context["data_interval_start"].astimezone(dt.UTC).date()
+
+
+def list_subscriptions(reports: list[str], context: dict[str, Any]) -> list[dict[str, Any]]:
+    from flatexport.pipeline import subscriptions_for
+
+    ds = report_day(context)
+    subs = subscriptions_for(reports, ds)
+    log.info("%d enabled subscription(s) for %s on %s", len(subs), ", ".join(reports), ds)
+    return [s.model_dump(mode="json") for s in subs]
+
+
+def window_closes_at(sub: dict[str, Any], ds: dt.date) -> dt.datetime:
+    from flatexport.export import report_window
+
+    subscription = Subscription.model_validate(sub)
+    window = report_window(load_spec(subscription.report), subscription, ds)
+    return window.extract_end + LATE_EVENT_GRACE
+
+
+def export(sub: dict[str, Any], context: dict[str, Any], store=None) -> dict[str, Any]:
+    from flatexport.pipeline import control_store, export_step
+
+    store = store or control_store()
+    subscription = Subscription.model_validate(sub)
+    ds = report_day(context)
+    spec = load_spec(subscription.report)
+    attempt = store.start_delivery(
+        context["run_id"], subscription, ds, spec.file_name(ds.isoformat(), subscription.format)
+    )
+    try:
+        staged = export_step(subscription, ds, source_url=source_url_from_connection())
+    except Exception as exc:
+        store.finish_delivery(attempt, "failed", error=_reason(exc))
+        raise
+    return {"staged": staged.to_xcom(), "attempt": attempt}
+
+
+def check(
+    exported: dict[str, Any], sub: dict[str, Any], context: dict[str, Any], store=None
+) -> dict[str, Any]:
+    from flatexport.pipeline import check_step, control_store
+
+    store = store or control_store()
+    subscription = Subscription.model_validate(sub)
+    staged = StagedFile.from_xcom(exported["staged"])
+    try:
+        quality = check_step(subscription, staged, store)
+    except QualityError as exc:
+        store.finish_delivery(
+            exported["attempt"], "blocked", **_facts(staged), error=str(exc), quality=_last_summary(staged)
+        )
+        _alert(subscription, staged, "error", context)
+        raise
+    except Exception as exc:
+        store.finish_delivery(exported["attempt"], "failed", **_facts(staged), error=_reason(exc))
+        raise
+    if quality.get("warnings"):
+        _alert(subscription, staged, "warn", context)
+    return {**exported, "quality": quality}
+
+
+def deliver(
+    checked: dict[str, Any], sub: dict[str, Any], context: dict[str, Any], store=None
+) -> dict[str, Any]:
+    from flatexport.pipeline import control_store, deliver_step
+
+    store = store or control_store()
+    subscription = Subscription.model_validate(sub)
+    staged = StagedFile.from_xcom(checked["staged"])
+    try:
+        receipt = deliver_step(subscription, staged, checked.get("quality"))
+    except Exception as exc:
+        store.finish_delivery(
+            checked["attempt"], "failed", **_facts(staged), error=_reason(exc), quality=checked.get("quality")
+        )
+        raise
+    store.finish_delivery(checked["attempt"], "delivered", **_facts(staged), quality=checked.get("quality"))
+    return {"location": receipt["location"], "rows": staged.rows, "sha256": staged.sha256}
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """Errors another attempt cannot fix: a failed check, a refused destination."""
+    if isinstance(exc, QualityError):
+        return True
+    if isinstance(exc, DeliveryError):
+        return not exc.retryable
+    return isinstance(exc, FlatexportError) and not isinstance(exc, DeliveryError)
+
+
+def source_url_from_connection() -> str | None:
+    """Production reads the warehouse named by the `flatexport_source` Airflow connection
+    (its URI), when defined; otherwise FLATEXPORT_SOURCE_URL or the embedded warehouse."""
+    conn_id = os.environ.get("FLATEXPORT_SOURCE_CONN_ID", "flatexport_source")
+    from flatexport.connections import connection_exists, get_connection
+
+    if not connection_exists(conn_id):
+        return None
+    return get_connection(conn_id).get_uri()
+
+
+def _facts(staged: StagedFile) -> dict[str, Any]:
+    return {"rows": staged.rows, "sha256": staged.sha256, "bytes": staged.bytes}
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, FlatexportError) else f"{type(exc).__name__}: {exc}"
+
+
+def _last_summary(staged: StagedFile) -> dict[str, Any] | None:
+    import json
+    from pathlib import Path
+
+    path = Path(staged.path + ".quality.json")
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _alert(sub: Subscription, staged: StagedFile, severity: str, context: dict[str, Any]) -> None:
+    """Tell people before the customer notices; an alert failure never hides the real one."""
+    smtp = os.environ.get("FLATEXPORT_ALERT_SMTP_CONN_ID")
+    webhook = os.environ.get("FLATEXPORT_ALERT_WEBHOOK_CONN_ID")
+    if not (smtp or webhook):
+        return
+    try:
+        from flatexport.quality.alerts import alert_from_summary, send_alert
+
+        event = alert_from_summary(sub, staged, severity, _last_summary(staged) or {}, run_link(context))
+        send_alert(event, smtp_conn_id=smtp, webhook_conn_id=webhook)
+    except Exception:  # noqa: BLE001 - alerting must not mask the task's own outcome
+        log.exception("sending the %s alert failed", severity)
+
+
+def run_link(context: dict[str, Any]) -> str:
+    base = os.environ.get("AIRFLOW__API__BASE_URL", "http://localhost:8080").rstrip("/")
+    dag_run = context.get("dag_run")
+    dag_id = getattr(dag_run, "dag_id", "") or ""
+    return f"{base}/dags/{dag_id}/runs/{context.get('run_id', '')}"

@@ -1,0 +1,212 @@
+"""The `flatexport` command: seed, docs, run, and the customer-success commands.
+
+Every failure a user can cause ends as one line on stderr naming the bad value, with
+a non-zero exit status; stack traces are for bugs only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from flatexport.errors import FlatexportError, InputError
+from flatexport.subscriptions import FORMATS, Subscription, check_timezone
+from flatexport.window import parse_ds
+
+
+class _Group(click.Group):
+    """Turns our domain errors into `error: ...` and exit 1, everywhere."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except FlatexportError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Group)
+@click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
+def main(verbose: bool) -> None:
+    """flatexport: nightly flattened exports, delivered to each customer's destination."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s"
+    )
+
+
+def _date(_ctx, _param, value):
+    return parse_ds(value) if value else None
+
+
+def _csv_list(_ctx, _param, value):
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+@main.command()
+@click.option("--source", "source_url", help="SQLAlchemy URL (default: the embedded DuckDB warehouse).")
+@click.option("--sessions", default=3000, show_default=True, help="Sessions per org and day.")
+@click.option("--activity-events", default=2000, show_default=True, help="Activity events per org and day.")
+@click.option("--seed", "seed_value", default=7, show_default=True)
+def seed(source_url: str | None, sessions: int, activity_events: int, seed_value: int) -> None:
+    """Create the sample warehouse: every source table, several orgs and days."""
+    from flatexport.seed.warehouse import seed_all
+    from flatexport.source import resolve_source_url, safe_url
+
+    url = resolve_source_url(source_url)
+    counts = seed_all(url, sessions_per_org_day=sessions, activity_events=activity_events, seed=seed_value)
+    click.echo(f"seeded {safe_url(url)}")
+    for table, n in counts.items():
+        click.echo(f"  {table}: {n:,} rows")
+
+
+@main.command()
+@click.argument("report")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file instead of stdout."
+)
+def docs(report: str, out: Path | None) -> None:
+    """Render REPORT's data dictionary (Markdown) from its spec."""
+    from flatexport.docs import render_for
+
+    text = render_for(report)
+    if out:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {out}")
+    else:
+        click.echo(text)
+
+
+def _check_org(report: str, org: str, source_url: str | None) -> None:
+    from flatexport.extract import iter_batches, read_sql_file
+    from flatexport.paths import include_dir
+    from flatexport.specs import load_spec
+
+    spec = load_spec(report)
+    sql_name = spec.options.get("org_exists_sql")
+    if not sql_name:
+        return
+    sql = read_sql_file(include_dir() / "sql" / sql_name)
+    if not any(not b.empty for b in iter_batches(sql, {"org_id": org}, source_url)):
+        raise InputError(f"unknown org {org!r}: the source has no {report} data for it")
+
+
+@main.command()
+@click.argument("report")
+@click.option("--date", "ds", required=True, callback=_date, help="The day to export, YYYY-MM-DD.")
+@click.option("--org", required=True, help="The customer organisation (tenant) id.")
+@click.option("--timezone", default=None, help="IANA time zone of the day (default UTC).")
+@click.option(
+    "--source", "source_url", help="SQLAlchemy URL; default FLATEXPORT_SOURCE_URL or embedded DuckDB."
+)
+@click.option(
+    "--to", "to_dir", type=click.Path(file_okay=False, path_type=Path), help="Write into this folder."
+)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
+@click.option("--columns", callback=_csv_list, help="Comma-separated subset of columns.")
+@click.option("--exclude-pii", is_flag=True, help="Leave out the columns the spec flags as PII.")
+@click.option("--company", "company_id", type=int, help="Planroom: only this company's jobs.")
+@click.option("--no-check", is_flag=True, help="Skip the data-quality gate (not recommended).")
+def run(
+    report: str,
+    ds: dt.date,
+    org: str,
+    timezone: str | None,
+    source_url: str | None,
+    to_dir: Path | None,
+    fmt: str,
+    columns: list[str] | None,
+    exclude_pii: bool,
+    company_id: int | None,
+    no_check: bool,
+) -> None:
+    """Export REPORT for one org and day: into --to DIR, or to the org's subscriptions."""
+    from flatexport.pipeline import control_store, run_subscription
+    from flatexport.specs import load_spec
+
+    load_spec(report)
+    if timezone:
+        check_timezone(timezone)
+    _check_org(report, org, source_url)
+    run_id = f"cli__{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}"
+    if to_dir is not None:
+        sub = Subscription(
+            id="adhoc",
+            org_id=org,
+            report=report,
+            destination=to_dir.resolve().as_uri(),
+            format=fmt,
+            timezone=timezone or "UTC",
+            columns=columns,
+            exclude_pii=exclude_pii,
+            company_id=company_id,
+        )
+        _report(run_subscription(sub, ds, run_id, source_url, store=None, check=not no_check))
+        return
+    store = control_store()
+    subs = [s for s in store.list(org=org, report=report, enabled_only=True)]
+    if not subs:
+        raise InputError(f"org {org!r} has no enabled {report} subscription (add one, or pass --to DIR)")
+    failures = 0
+    for sub in subs:
+        try:
+            _report(run_subscription(sub, ds, run_id, source_url, store=store, check=not no_check))
+        except FlatexportError as exc:
+            failures += 1
+            click.echo(f"error: subscription {sub.id} ({sub.destination}): {exc}", err=True)
+    if failures:
+        sys.exit(1)
+
+
+def _report(outcome: dict) -> None:
+    staged, receipt = outcome["staged"], outcome["receipt"]
+    warn = "".join(f"\n  warning: {k}: {v}" for k, v in staged["warnings"].items())
+    click.echo(f"{receipt['location']}  rows={staged['rows']}  sha256={staged['sha256'][:12]}…{warn}")
+
+
+@main.command("import-subscriptions")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_subscriptions(path: Path) -> None:
+    """Load subscriptions from a YAML list (the demo's); existing ones are kept."""
+    from flatexport.pipeline import control_store
+
+    added = control_store().import_yaml(path)
+    click.echo(f"imported {added} new subscription(s) from {path}")
+
+
+@main.command("dag-test")
+@click.argument("dag_id")
+@click.option("--date", "ds", required=True, callback=_date, help="The report day, YYYY-MM-DD.")
+def dag_test(dag_id: str, ds: dt.date) -> None:
+    """Run one family DAG for one day in-process through Airflow (dag.test)."""
+    from flatexport.airflow_support.runner import run_dag_for_day
+
+    state = run_dag_for_day(dag_id, ds)
+    click.echo(f"{dag_id} {ds}: {state}")
+    if state != "success":
+        sys.exit(1)
+
+
+def _register_optional() -> None:
+    """Commands that live with their subsystem (control plane, quality)."""
+    try:
+        from flatexport.control.cli import deliveries, destinations
+
+        main.add_command(destinations)
+        main.add_command(deliveries)
+    except ImportError:  # pragma: no cover - subsystem not installed
+        pass
+    try:
+        from flatexport.quality.cli import quality
+
+        main.add_command(quality)
+    except ImportError:  # pragma: no cover
+        pass
+
+
+_register_optional()
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,44 @@
+"""The manifest beside each delivered file says what it holds and that it is complete.
+
+It is written after the data file, so a reader that sees ``<file>.manifest.json``
+knows the data file is whole. It carries counts and check names, never row values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from flatexport import __version__
+from flatexport.specs import load_spec
+from flatexport.staged import StagedFile
+
+
+def build_manifest(staged: StagedFile, quality: dict[str, Any] | None = None) -> dict[str, Any]:
+    spec = load_spec(staged.report)
+    return {
+        "report": staged.report,
+        "title": spec.title,
+        "org_id": staged.org_id,
+        "ds": staged.ds,
+        "window": {"start": staged.window_start, "end": staged.window_end},
+        "file": staged.name,
+        "format": staged.format,
+        "rows": staged.rows,
+        "sha256": staged.sha256,
+        "bytes": staged.bytes,
+        "columns": staged.columns,
+        "schema_version": spec.schema_version,
+        "warnings": staged.warnings,
+        "data_quality": quality or {},
+        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "generator": f"flatexport {__version__}",
+    }
+
+
+def write_manifest(staged: StagedFile, quality: dict[str, Any] | None = None) -> Path:
+    path = staged.manifest_path()
+    path.write_text(json.dumps(build_manifest(staged, quality), indent=2, sort_keys=True) + "\n", "utf-8")
+    return path

@@ -1,0 +1,130 @@
+"""The steps of one delivery, shared by the DAG tasks and the CLI so both behave alike.
+
+export -> check -> deliver. Each step takes and returns small records (subscription,
+staged-file facts, quality summary), never data. A day is marked delivered in the log
+only after the destination confirmed the checksum; anything else leaves it failed or
+blocked, and re-running the day repairs it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import asdict
+from typing import Any
+
+from flatexport.destinations import destination_for
+from flatexport.errors import DeliveryError, FlatexportError, QualityError
+from flatexport.export import run_export
+from flatexport.manifest import write_manifest
+from flatexport.specs import load_spec
+from flatexport.staged import StagedFile
+from flatexport.subscriptions import Subscription
+
+log = logging.getLogger(__name__)
+
+VOLUME_HISTORY_DAYS = 14
+
+
+def control_store(url: str | None = None):
+    from flatexport.control.store import ControlStore
+
+    return ControlStore(url)
+
+
+def subscriptions_for(reports: list[str], ds: dt.date, store=None) -> list[Subscription]:
+    """Enabled subscriptions of these reports for the day, read at run time."""
+    store = store or control_store()
+    subs: list[Subscription] = []
+    for report in reports:
+        subs.extend(store.enabled_for(report, ds))
+    return subs
+
+
+def export_step(sub: Subscription, ds: dt.date, source_url: str | None = None) -> StagedFile:
+    return run_export(sub, ds, source_url=source_url)
+
+
+def check_step(sub: Subscription, staged: StagedFile, store=None) -> dict[str, Any]:
+    """Run the quality gate; raise QualityError on an error-level failure (file stays staged)."""
+    from flatexport.quality import gate, validate_staged
+
+    history = None
+    if store is not None:
+        history = store.recent_row_counts(
+            sub.org_id, sub.report, before=dt.date.fromisoformat(staged.ds), days=VOLUME_HISTORY_DAYS
+        )
+    report = validate_staged(load_spec(sub.report), staged, sub, history=history)
+    summary = report.to_summary()
+    gate(report)
+    return summary
+
+
+def guard_tenant(sub: Subscription, staged: StagedFile) -> None:
+    """A file may only ever go to the subscription it was exported for."""
+    if (
+        staged.org_id != sub.org_id
+        or str(staged.subscription_id) != str(sub.id)
+        or staged.report != sub.report
+    ):
+        raise DeliveryError(
+            f"refusing to deliver {staged.report} for org {staged.org_id!r} (subscription "
+            f"{staged.subscription_id}) to subscription {sub.id} of org {sub.org_id!r}"
+        )
+
+
+def deliver_step(
+    sub: Subscription, staged: StagedFile, quality: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    guard_tenant(sub, staged)
+    manifest = write_manifest(staged, quality)
+    receipt = destination_for(sub).deliver(staged, manifest)
+    log.info("delivered %s rows=%d to %s (%s)", staged.name, staged.rows, receipt.location, receipt.checksum)
+    return asdict(receipt)
+
+
+def run_subscription(
+    sub: Subscription,
+    ds: dt.date,
+    run_id: str,
+    source_url: str | None = None,
+    store=None,
+    check: bool = True,
+) -> dict[str, Any]:
+    """All three steps for one subscription, recording the attempt in the delivery log."""
+    attempt = (
+        store.start_delivery(run_id, sub, ds, load_spec(sub.report).file_name(ds.isoformat(), sub.format))
+        if store
+        else None
+    )
+    staged: StagedFile | None = None
+    quality: dict[str, Any] | None = None
+    try:
+        staged = export_step(sub, ds, source_url)
+        quality = check_step(sub, staged, store) if check else None
+        receipt = deliver_step(sub, staged, quality)
+    except QualityError as exc:
+        _finish(store, attempt, "blocked", staged, quality, str(exc))
+        raise
+    except FlatexportError as exc:
+        _finish(store, attempt, "failed", staged, quality, str(exc))
+        raise
+    except Exception as exc:
+        _finish(store, attempt, "failed", staged, quality, f"{type(exc).__name__}: {exc}")
+        raise
+    _finish(store, attempt, "delivered", staged, quality, None)
+    return {"staged": staged.to_xcom(), "receipt": receipt, "quality": quality}
+
+
+def _finish(store, attempt, status: str, staged: StagedFile | None, quality, error: str | None) -> None:
+    if store is None or attempt is None:
+        return
+    store.finish_delivery(
+        attempt,
+        status,
+        rows=staged.rows if staged else None,
+        sha256=staged.sha256 if staged else None,
+        bytes=staged.bytes if staged else None,
+        error=error,
+        quality=quality,
+    )
