@@ -53,7 +53,8 @@ def engine_for(url: str) -> sa.Engine:
                 "(run `flatexport seed` to create the sample warehouse)"
             )
         # Read-only so nightly exports never block or alter the warehouse.
-        return sa.create_engine(url, connect_args={"read_only": True})
+        # NullPool: no connection outlives a query, so a later re-seed can take the write lock.
+        return sa.create_engine(url, connect_args={"read_only": True}, poolclass=sa.pool.NullPool)
     return sa.create_engine(url, pool_pre_ping=True)
 
 
