@@ -184,8 +184,7 @@ def _events(
                         "activity": activity,
                         "user_id": np.where(is_user, users[person % len(users)], -1),
                         "contact_id": np.where(is_contact, contacts[person % len(contacts)], -1),
-                        "event_time": start
-                        + pd.to_timedelta(rng.integers(0, 86_400 * 10**6, size=n), unit="us"),
+                        "event_time": start + offsets,
                     }
                 )
             )
