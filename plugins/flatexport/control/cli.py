@@ -1,0 +1,269 @@
+"""Customer-success commands for subscriptions and the delivery log.
+
+``destinations`` (a group) and ``deliveries`` (a command) are added to the main
+``flatexport`` CLI with ``main.add_command``. Every failure is one line on stderr,
+``error: ...``, and a non-zero exit, so the commands are safe to script.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable, Iterable, Sequence
+from typing import IO, Any, TypeVar
+
+import click
+
+from flatexport.errors import FlatexportError, InputError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CliError(click.ClickException):
+    """A user-facing failure printed as ``error: message`` (click's default is ``Error:``)."""
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def handle_errors(func: F) -> F:
+    """Turn flatexport's errors into CliError, so no traceback reaches the user."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except FlatexportError as exc:
+            raise CliError(_one_line(str(exc))) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _store() -> Any:
+    """The store named by FLATEXPORT_CONTROL_DB_URL (or the data folder's SQLite file)."""
+    from flatexport.control.store import ControlStore
+
+    return ControlStore()
+
+
+def _date(value: str | None, option: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise InputError(f"{option} {value!r} is not a date (use YYYY-MM-DD)") from exc
+
+
+def _id(value: str) -> int:
+    if not value.strip().isdigit():
+        raise InputError(f"subscription id must be a number, not {value!r}")
+    return int(value)
+
+
+def _csv_list(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    return items or None
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A plain aligned text table (no extra dependency, copy-pastes into tickets)."""
+    cells = [[("" if v is None else str(v)) for v in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    return "\n".join(lines)
+
+
+def _describe(sub: Any) -> str:
+    return f"subscription {sub.id}: {sub.org_id} {sub.report} -> {sub.destination}"
+
+
+@click.group("destinations")
+def destinations() -> None:
+    """Manage where each org's reports are delivered."""
+
+
+@destinations.command("add")
+@click.option("--org", "org_id", required=True, help="Customer org id.")
+@click.option("--report", required=True, help="Report name (a spec in include/report_specs).")
+@click.argument("url")
+@click.option("--conn-id", help="Airflow connection with the credentials (required for gdrive://).")
+@click.option("--kms-key", help="S3 SSE-KMS key ARN.")
+@click.option("--expected-bucket-owner", help="12-digit AWS account that must own the bucket.")
+@click.option("--subject", help="Drive: user to impersonate (domain-wide delegation).")
+@click.option("--timezone", default="UTC", show_default=True, help="IANA time zone of the org's day.")
+@click.option("--format", "fmt", default="csv", show_default=True, help="csv, csv.gz, jsonl or jsonl.gz.")
+@click.option("--columns", help="Comma-separated subset of the report's columns.")
+@click.option("--exclude-pii", is_flag=True, help="Leave out columns the spec marks as PII.")
+@click.option("--company", "company_id", type=int, help="Planroom: only this company's jobs.")
+@click.option("--entries", help="Activity: comma-separated section.name entries to include.")
+@click.option("--start-date", help="First day (YYYY-MM-DD) to deliver.")
+@click.option("--disabled", is_flag=True, help="Save it switched off.")
+@handle_errors
+def add(org_id: str, report: str, url: str, fmt: str, **opts: Any) -> None:
+    """Add a subscription after checking report, columns, URL and connection."""
+    from flatexport.control.store import build_subscription
+    from flatexport.control.validation import check_format, normalize_destination, validate_subscription
+    from flatexport.specs import load_spec
+    from flatexport.subscriptions import check_timezone
+
+    # The raw values first, so the message names the option, not a model field.
+    load_spec(report)
+    check_timezone(opts["timezone"])
+    check_format(fmt)
+    start_date = _date(opts.pop("start_date"), "--start-date")
+    disabled = opts.pop("disabled")
+    fields = {
+        **opts,
+        "org_id": org_id,
+        "report": report,
+        "destination": normalize_destination(url),
+        "format": fmt,
+        "columns": _csv_list(opts["columns"]),
+        "entries": _csv_list(opts["entries"]),
+        "start_date": start_date,
+        "enabled": not disabled,
+    }
+    sub = validate_subscription(build_subscription(fields))
+    store = _store()
+    existing = store.find(sub.org_id, sub.report, sub.destination)
+    if existing is not None:
+        raise InputError(f"{_describe(existing)} already exists")
+    saved = store.add_subscription(sub)
+    state = "" if saved.enabled else " (disabled)"
+    click.echo(f"added {_describe(saved)}{state}")
+
+
+@destinations.command("list")
+@click.option("--org", help="Only this org.")
+@click.option("--report", help="Only this report.")
+@handle_errors
+def list_(org: str | None, report: str | None) -> None:
+    """List subscriptions."""
+    subs = _store().list(org=org, report=report)
+    if not subs:
+        click.echo("no subscriptions")
+        return
+    rows = [
+        (
+            s.id,
+            s.org_id,
+            s.report,
+            s.format,
+            s.timezone,
+            "yes" if s.enabled else "no",
+            s.start_date,
+            s.destination,
+        )
+        for s in subs
+    ]
+    click.echo(table(("id", "org", "report", "format", "timezone", "enabled", "start", "destination"), rows))
+
+
+@destinations.command("show")
+@click.argument("sub_id", metavar="ID")
+@handle_errors
+def show(sub_id: str) -> None:
+    """Show every field of one subscription."""
+    sub = _store().get(_id(sub_id))
+    for key, value in sub.model_dump().items():
+        if isinstance(value, list):
+            value = ",".join(value)
+        elif value is None or value == {}:
+            value = "-"
+        click.echo(f"{key}: {value}")
+
+
+@destinations.command("test")
+@click.argument("sub_id", metavar="ID")
+@handle_errors
+def test(sub_id: str) -> None:
+    """Write and remove a probe file at the destination (checks credentials and access)."""
+    from flatexport.destinations import destination_for
+
+    sub = _store().get(_id(sub_id))
+    click.echo(f"ok: {_describe(sub)}: {destination_for(sub).probe()}")
+
+
+@destinations.command("enable")
+@click.argument("sub_id", metavar="ID")
+@handle_errors
+def enable(sub_id: str) -> None:
+    """Switch a subscription on (from the next run)."""
+    click.echo(f"enabled {_describe(_store().set_enabled(_id(sub_id), True))}")
+
+
+@destinations.command("disable")
+@click.argument("sub_id", metavar="ID")
+@handle_errors
+def disable(sub_id: str) -> None:
+    """Switch a subscription off without losing its settings."""
+    click.echo(f"disabled {_describe(_store().set_enabled(_id(sub_id), False))}")
+
+
+@destinations.command("remove")
+@click.argument("sub_id", metavar="ID")
+@handle_errors
+def remove(sub_id: str) -> None:
+    """Delete a subscription (its delivery log stays)."""
+    click.echo(f"removed {_describe(_store().remove(_id(sub_id)))}")
+
+
+def _short(text: str | None, width: int = 60) -> str:
+    text = _one_line(text or "")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@click.command("deliveries")
+@click.option("--org", help="Only this org.")
+@click.option("--report", help="Only this report.")
+@click.option("--from", "date_from", help="First ds (YYYY-MM-DD).")
+@click.option("--to", "date_to", help="Last ds (YYYY-MM-DD), inclusive.")
+@handle_errors
+def deliveries(org: str | None, report: str | None, date_from: str | None, date_to: str | None) -> None:
+    """Show the delivery log: what went where, when, and how it ended."""
+    start, end = _date(date_from, "--from"), _date(date_to, "--to")
+    if start and end and start > end:
+        raise InputError(f"--from {start} is after --to {end}")
+    records = _store().deliveries(org=org, report=report, date_from=start, date_to=end)
+    if not records:
+        click.echo("no deliveries")
+        return
+    rows = [
+        (
+            r.ds,
+            r.org_id,
+            r.report,
+            r.subscription_id,
+            r.status,
+            r.rows,
+            r.bytes,
+            r.file_name,
+            r.destination,
+            r.finished_at.strftime("%Y-%m-%d %H:%M:%SZ") if r.finished_at else "",
+            _short(r.error),
+        )
+        for r in records
+    ]
+    headers = (
+        "ds",
+        "org",
+        "report",
+        "sub",
+        "status",
+        "rows",
+        "bytes",
+        "file",
+        "destination",
+        "finished",
+        "error",
+    )
+    click.echo(table(headers, rows))
