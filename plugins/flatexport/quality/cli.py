@@ -1,0 +1,71 @@
+"""`quality ORG REPORT DATE`: show the gate's outcome for a staged day, from the sidecars.
+
+Reads ``<file>.quality.json`` written by validate_staged (no GX import, so it is quick)
+and exits 1 when an error-level check failed or a staged file was never checked,
+2 when nothing is staged for that org, report and day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import click
+
+from flatexport import paths
+
+DATA_SUFFIXES = (".csv", ".csv.gz", ".jsonl", ".jsonl.gz")
+
+
+def staged_files(staging: str | Path, org: str, report: str, ds: str) -> list[Path]:
+    """Staged data files: <staging_dir>/<report>/<org_id>/<ds>/<subscription id>/<file name>."""
+    base = Path(staging) / report / org / ds
+    return sorted(p for p in base.glob("*/*") if p.is_file() and p.name.endswith(DATA_SUFFIXES))
+
+
+def _day(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc
+
+
+@click.command("quality")
+@click.argument("org")
+@click.argument("report")
+@click.argument("date", callback=_day)
+@click.option(
+    "--staging-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Staging folder (default: flatexport's staging dir).",
+)
+def quality(org: str, report: str, date: str, staging_dir: Path | None) -> None:
+    """Print every quality check of ORG's REPORT staged for DATE."""
+    base = staging_dir or paths.staging_dir()
+    files = staged_files(base, org, report, date)
+    if not files:
+        click.echo(f"nothing staged for {report} / {org} / {date} under {base}", err=True)
+        raise SystemExit(2)
+    failed = False
+    for path in files:
+        click.echo(f"{path.parent.name}/{path.name}")
+        sidecar = Path(str(path) + ".quality.json")
+        if not sidecar.is_file():
+            click.echo("  not checked yet (no .quality.json)")
+            failed = True
+            continue
+        summary = json.loads(sidecar.read_text(encoding="utf-8"))
+        for check in summary.get("checks", []):
+            outcome = "ok" if check["success"] else ("FAIL" if check["severity"] == "error" else "WARN")
+            counts = f"{check['unexpected_count']}/{check['element_count']}"
+            note = f"  {check['note']}" if check.get("note") else ""
+            click.echo(f"  {outcome:<4} {check['severity']:<5} {check['name']}  ({counts}){note}")
+        verdict = "passed" if summary.get("passed") else "FAILED"
+        click.echo(
+            f"  {verdict}: {summary.get('errors', 0)} error(s), {summary.get('warnings', 0)} warning(s), "
+            f"{summary.get('rows', 0)} rows"
+        )
+        failed = failed or not summary.get("passed", False)
+    raise SystemExit(1 if failed else 0)
