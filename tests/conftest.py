@@ -17,7 +17,9 @@ os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
 os.environ.pop("FLATEXPORT_SOURCE_URL", None)
 os.environ.pop("FLATEXPORT_CONTROL_DB_URL", None)
 
-PG_ADMIN_URL = os.environ.get("FLATEXPORT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "FLATEXPORT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 
 
 @pytest.fixture

@@ -172,7 +172,7 @@ def import_subscriptions(path: Path) -> None:
     """Load subscriptions from a YAML list (the demo's); existing ones are kept."""
     from flatexport.pipeline import control_store
 
-    added = control_store().import_yaml(path)
+    added = len(control_store().import_yaml(path))
     click.echo(f"imported {added} new subscription(s) from {path}")
 
 

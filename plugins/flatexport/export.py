@@ -76,7 +76,7 @@ def run_export(
         raise
     os.replace(tmp, path)
     if ctx.warnings:
-        log.warning("%s %s %s: %s", spec.report, sub.org_id, day, dict(ctx.warnings))
+        log.info("%s %s %s warnings: %s", spec.report, sub.org_id, day, dict(ctx.warnings))
     return StagedFile(
         path=str(path),
         name=spec.file_name(day.isoformat(), sub.format),

@@ -79,11 +79,15 @@ def iter_batches(
                 )
                 yield from _dbapi_batches(result, batch_rows)
     except sa.exc.OperationalError as exc:
-        raise SourceError(f"source {safe_url(url)} is unreachable: {exc.orig}") from exc
+        raise SourceError(f"source {safe_url(url)} is unreachable: {_one_line(exc.orig)}") from exc
     except sa.exc.ProgrammingError as exc:
-        raise SourceError(f"query failed on {safe_url(url)}: {exc.orig}") from exc
+        raise SourceError(f"query failed on {safe_url(url)}: {_one_line(exc.orig)}") from exc
     except sa.exc.DBAPIError as exc:
-        raise SourceError(f"source {safe_url(url)} failed: {exc.orig}") from exc
+        raise SourceError(f"source {safe_url(url)} failed: {_one_line(exc.orig)}") from exc
+
+
+def _one_line(error: object) -> str:
+    return " ".join(str(error).split())
 
 
 def whole_groups(batches: Iterable[pd.DataFrame], key: str) -> Iterator[pd.DataFrame]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+
 from flatexport.control.cli import deliveries, destinations, table
 from flatexport.control.store import ControlStore
 from flatexport.errors import InputError

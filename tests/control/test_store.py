@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
 from flatexport.control.models import Base
 from flatexport.control.store import ControlStore, ControlStoreError, default_url
 from flatexport.errors import InputError

@@ -15,8 +15,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-from flatexport.staged import StagedFile, sha256_file
 
+from flatexport.staged import StagedFile, sha256_file
 from tests.support.moto_server import aws_connection_json, boto3_client, start_moto_server
 
 # --- moto, buckets, connections -----------------------------------------------------------

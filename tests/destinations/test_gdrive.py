@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from flatexport.destinations import destination_for
 from flatexport.destinations.gdrive import (
     DriveDestination,
@@ -25,7 +26,6 @@ from flatexport.destinations.gdrive import (
 from flatexport.errors import DeliveryError, InputError
 from flatexport.staged import StagedFile, sha256_file
 from flatexport.subscriptions import Subscription
-
 from tests.support.drive_server import DriveServer, service_account_info
 
 SA_EMAIL = "exporter@flatexport-test.iam.gserviceaccount.com"

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from flatexport.destinations import destination_for
 from flatexport.destinations.s3 import (
     MIB,
@@ -24,7 +25,6 @@ from flatexport.destinations.s3 import (
 from flatexport.errors import DeliveryError, InputError
 from flatexport.staged import StagedFile
 from flatexport.subscriptions import Subscription
-
 from tests.destinations.conftest import FaultProxy, Headers
 from tests.support.moto_server import boto3_client, set_iam_enforcement
 

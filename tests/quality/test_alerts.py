@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+
 from flatexport.errors import DeliveryError
 from flatexport.quality.alerts import AlertEvent, send_alert, webhook_url
 from flatexport.quality.validate import html_path, summary_path, validate_staged

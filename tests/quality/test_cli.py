@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from click.testing import CliRunner
+
 from flatexport.quality.cli import quality, staged_files
 from flatexport.quality.results import CheckResult, QualityReport
 from flatexport.quality.validate import write_outputs

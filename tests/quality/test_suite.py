@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from flatexport.errors import SpecError
 from flatexport.quality.suite import derive_checks, expected_columns
 from flatexport.specs import Expectation, ReportSpec

@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 
 import pytest
+
 from flatexport.errors import QualityError
 from flatexport.quality.results import CheckResult, QualityReport, gate
 from flatexport.quality.validate import html_path, summary_path, validate_staged

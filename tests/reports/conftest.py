@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from flatexport.export import run_export
 from flatexport.seed.activity import seed_activity
 from flatexport.seed.planroom import seed_planroom

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from flatexport.activity_map import fill_template, kind_map, template_parts
 from flatexport.docs_activity import render
 from flatexport.errors import InputError

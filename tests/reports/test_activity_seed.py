@@ -9,6 +9,7 @@ import time
 
 import pandas as pd
 import pytest
+
 from flatexport.activity_map import DISCRIMINATORS, kind_map
 from flatexport.seed.activity import (
     UNKNOWN_KINDS,

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from flatexport.seed.planroom import company_ids, generate_planroom, load_planroom, repeat_viewer
 
+from flatexport.seed.planroom import company_ids, generate_planroom, load_planroom, repeat_viewer
 from tests.reports.conftest import DAYS, ORGS
 
 

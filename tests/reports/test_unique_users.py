@@ -8,9 +8,10 @@ import io
 import json
 from pathlib import Path
 
-import flatexport.export as export_module
 import pandas as pd
 import pytest
+
+import flatexport.export as export_module
 from flatexport.export import query_params
 from flatexport.extract import iter_batches, read_sql_file, whole_groups
 from flatexport.flatten import FlattenContext, get_flattener
@@ -21,7 +22,6 @@ from flatexport.specs import load_spec
 from flatexport.subscriptions import Subscription
 from flatexport.window import day_window
 from flatexport.write import ReportWriter
-
 from tests.reports.conftest import DS
 
 ENGINE_EXPANDS = hasattr(export_module, "expand_columns")

@@ -15,6 +15,7 @@ import pandas as pd
 import psycopg
 import pytest
 import sqlalchemy as sa
+
 from flatexport.seed.clickstream import default_days, default_orgs, generate_clickstream, seed_warehouse
 from flatexport.seed.schema import CLICKSTREAM_COLUMNS
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
+
 from flatexport.seed.schema import CLICKSTREAM_EVENTS_DDL, CLICKSTREAM_EVENTS_DROP
 
 IPHONE = (

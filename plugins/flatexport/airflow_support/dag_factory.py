@@ -10,6 +10,7 @@ customer's tasks; everyone else still gets their file.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 import pendulum
@@ -37,6 +38,7 @@ def family_reports(family: str) -> list[str]:
 def _permanent_failures_fail_fast(fn):
     """Failed checks and refused destinations fail the task without retrying."""
 
+    @functools.wraps(fn)  # keeps the signature, so TaskFlow passes only the declared arguments
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
@@ -45,8 +47,6 @@ def _permanent_failures_fail_fast(fn):
                 raise AirflowFailException(str(exc)) from exc
             raise
 
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
     return wrapper
 
 

@@ -15,13 +15,12 @@ DEMO_DAYS = [dt.date(2024, 11, 2) + dt.timedelta(days=i) for i in range(4)]  # s
 def seed_all(
     url: str, sessions_per_org_day: int = 3000, activity_events: int = 2000, seed: int = 7
 ) -> dict[str, int]:
-    from flatexport.seed.clickstream import default_orgs, seed_warehouse
+    from flatexport.seed.clickstream import default_orgs, default_sessions, seed_warehouse
 
     counts: dict[str, int] = {}
-    result = seed_warehouse(url, default_orgs(), DEMO_DAYS, sessions_per_org_day, seed=seed, replace=True)
-    counts["clickstream_events"] = int(
-        result.get("events", sum(v for k, v in result.items() if "event" in k))
-    )
+    sizes = default_sessions(sessions_per_org_day)  # one org is kept small on purpose
+    result = seed_warehouse(url, default_orgs(), DEMO_DAYS, sizes, seed=seed, replace=True)
+    counts["clickstream_events"] = sum(result["events"].values())
     for module, func, kwargs in (
         ("flatexport.seed.activity", "seed_activity", {"events_per_org_day": activity_events}),
         ("flatexport.seed.planroom", "seed_planroom", {}),
