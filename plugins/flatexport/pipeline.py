@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from dataclasses import asdict
 from typing import Any
 
@@ -45,9 +46,13 @@ def export_step(sub: Subscription, ds: dt.date, source_url: str | None = None) -
     return run_export(sub, ds, source_url=source_url)
 
 
-def check_step(sub: Subscription, staged: StagedFile, store=None) -> dict[str, Any]:
-    """Run the quality gate; raise QualityError on an error-level failure (file stays staged)."""
-    from flatexport.quality import gate, validate_staged
+def check_step(
+    sub: Subscription, staged: StagedFile, store=None, run_url: str | None = None
+) -> dict[str, Any]:
+    """Run the quality gate; alert on failures and warnings, then raise QualityError on an
+    error-level failure. The file stays staged for inspection; only counts leave."""
+    from flatexport.quality import gate
+    from flatexport.quality.validate import validate_staged
 
     history = None
     if store is not None:
@@ -55,9 +60,27 @@ def check_step(sub: Subscription, staged: StagedFile, store=None) -> dict[str, A
             sub.org_id, sub.report, before=dt.date.fromisoformat(staged.ds), days=VOLUME_HISTORY_DAYS
         )
     report = validate_staged(load_spec(sub.report), staged, sub, history=history)
-    summary = report.to_summary()
+    if report.failed:
+        send_quality_alert(report, run_url or "")
     gate(report)
-    return summary
+    return report.to_summary()
+
+
+def send_quality_alert(report, run_url: str) -> None:
+    """Email and/or webhook, when configured (FLATEXPORT_ALERT_SMTP_CONN_ID,
+    FLATEXPORT_ALERT_WEBHOOK_CONN_ID name Airflow connections). An alert that cannot be
+    sent is logged and never hides the check's own outcome."""
+    smtp = os.environ.get("FLATEXPORT_ALERT_SMTP_CONN_ID")
+    webhook = os.environ.get("FLATEXPORT_ALERT_WEBHOOK_CONN_ID")
+    if not (smtp or webhook):
+        log.warning("quality: %s (no alert channel configured)", report.summary_line())
+        return
+    from flatexport.quality.alerts import AlertEvent, send_alert
+
+    try:
+        send_alert(AlertEvent.from_report(report, run_url), smtp_conn_id=smtp, webhook_conn_id=webhook)
+    except FlatexportError as exc:
+        log.error("quality alert not sent: %s", exc)
 
 
 def guard_tenant(sub: Subscription, staged: StagedFile) -> None:

@@ -76,18 +76,15 @@ def check(
     subscription = Subscription.model_validate(sub)
     staged = StagedFile.from_xcom(exported["staged"])
     try:
-        quality = check_step(subscription, staged, store)
+        quality = check_step(subscription, staged, store, run_url=run_link(context))
     except QualityError as exc:
         store.finish_delivery(
             exported["attempt"], "blocked", **_facts(staged), error=str(exc), quality=_last_summary(staged)
         )
-        _alert(subscription, staged, "error", context)
         raise
     except Exception as exc:
         store.finish_delivery(exported["attempt"], "failed", **_facts(staged), error=_reason(exc))
         raise
-    if quality.get("warnings"):
-        _alert(subscription, staged, "warn", context)
     return {**exported, "quality": quality}
 
 
@@ -144,21 +141,6 @@ def _last_summary(staged: StagedFile) -> dict[str, Any] | None:
 
     path = Path(staged.path + ".quality.json")
     return json.loads(path.read_text()) if path.exists() else None
-
-
-def _alert(sub: Subscription, staged: StagedFile, severity: str, context: dict[str, Any]) -> None:
-    """Tell people before the customer notices; an alert failure never hides the real one."""
-    smtp = os.environ.get("FLATEXPORT_ALERT_SMTP_CONN_ID")
-    webhook = os.environ.get("FLATEXPORT_ALERT_WEBHOOK_CONN_ID")
-    if not (smtp or webhook):
-        return
-    try:
-        from flatexport.quality.alerts import alert_from_summary, send_alert
-
-        event = alert_from_summary(sub, staged, severity, _last_summary(staged) or {}, run_link(context))
-        send_alert(event, smtp_conn_id=smtp, webhook_conn_id=webhook)
-    except Exception:  # noqa: BLE001 - alerting must not mask the task's own outcome
-        log.exception("sending the %s alert failed", severity)
 
 
 def run_link(context: dict[str, Any]) -> str:
