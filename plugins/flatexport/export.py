@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from flatexport.extract import iter_batches, read_sql_file, whole_groups
-from flatexport.flatten import FlattenContext, get_flattener
+from flatexport.flatten import FlattenContext, expand_columns, get_flattener
 from flatexport.paths import staging_dir
 from flatexport.specs import ReportSpec, load_spec
 from flatexport.staged import StagedFile
@@ -66,13 +66,24 @@ def run_export(
     batches = iter_batches(sql, query_params(spec, sub, window), source_url, **_batch_kw(batch_rows))
     chunks = whole_groups(batches, flattener.group_key) if flattener.group_key else batches
 
-    writer = ReportWriter(tmp, sub.format, columns)
+    # Reports with data-dependent (`expand`) columns learn them from the first frame, so
+    # their header is written only once that frame is there.
+    expands = any(c.rule_kind == "expand" for c in columns)
+    writer = None if expands else ReportWriter(tmp, sub.format, columns)
     try:
         for chunk in chunks:
-            writer.write(flattener.fn(chunk, ctx))
+            frame = flattener.fn(chunk, ctx)
+            if writer is None:
+                columns = expand_columns(columns, frame)
+                writer = ReportWriter(tmp, sub.format, columns)
+            writer.write(frame)
+        if writer is None:
+            columns = expand_columns(columns, None)
+            writer = ReportWriter(tmp, sub.format, columns)
         rows, sha256, size = writer.close()
     except BaseException:
-        writer.abort()
+        if writer is not None:
+            writer.abort()
         raise
     os.replace(tmp, path)
     if ctx.warnings:
@@ -87,7 +98,7 @@ def run_export(
         rows=rows,
         sha256=sha256,
         bytes=size,
-        columns=[c.name for c in columns],
+        columns=[c.out_header for c in columns],  # as written in the file's header
         window_start=window.start.isoformat(),
         window_end=window.end.isoformat(),
         warnings=dict(sorted(ctx.warnings.items())),

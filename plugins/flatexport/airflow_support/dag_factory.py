@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 from typing import Any
 
 import pendulum
@@ -24,7 +25,8 @@ from flatexport.specs import available_reports, load_spec
 
 DEFAULT_ARGS = {
     "owner": "flatexport",
-    "retries": 3,
+    # Transient failures (source hiccups, 5xx that outlived the clients' own retries).
+    "retries": int(os.environ.get("FLATEXPORT_TASK_RETRIES", "3")),
     "retry_delay": dt.timedelta(minutes=2),
     "retry_exponential_backoff": True,
     "max_retry_delay": dt.timedelta(minutes=30),

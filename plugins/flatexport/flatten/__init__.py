@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from flatexport.errors import SpecError
-from flatexport.specs import ReportSpec
+from flatexport.specs import ColumnSpec, ReportSpec
 from flatexport.subscriptions import Subscription
 from flatexport.window import Window
 
@@ -38,6 +38,20 @@ class Flattener:
 
 
 _REGISTRY: dict[str, Flattener] = {}
+
+# A flattener whose columns are only known from the data (rule kind ``expand``) lists,
+# per such spec column, the ColumnSpecs that replace it in ``frame.attrs[EXPAND_ATTR]``.
+EXPAND_ATTR = "expand"
+
+
+def expand_columns(columns: list[ColumnSpec], frame: pd.DataFrame | None) -> list[ColumnSpec]:
+    """The columns to write: each ``expand`` column replaced by what its flattener
+    discovered (nothing when there were no rows)."""
+    found = frame.attrs.get(EXPAND_ATTR, {}) if frame is not None else {}
+    out: list[ColumnSpec] = []
+    for col in columns:
+        out.extend(found.get(col.name, []) if col.rule_kind == "expand" else [col])
+    return out
 
 
 def register(name: str, group_key: str | None = None) -> Callable[[FlattenFn], FlattenFn]:

@@ -19,13 +19,12 @@ import numpy as np
 import pandas as pd
 
 from flatexport.errors import SpecError
-from flatexport.flatten import FlattenContext, register
+from flatexport.flatten import EXPAND_ATTR, FlattenContext, expand_columns, register  # noqa: F401 - re-exported
 from flatexport.flatten.planroom import ROW_RULES, RowRule, flatten_rows
 from flatexport.flatten.types import coerce
 from flatexport.specs import ColumnSpec
 
 WHOLE_WINDOW = "whole_window"
-EXPAND_ATTR = "expand"
 
 
 def parse_objects(texts: pd.Series) -> list[dict[str, object]]:
@@ -112,17 +111,4 @@ def flatten_users(rows: pd.DataFrame, ctx: FlattenContext) -> pd.DataFrame:
             out[name] = series
         found[col.name] = specs
     out.attrs[EXPAND_ATTR] = found
-    return out
-
-
-def expand_columns(columns: list[ColumnSpec], frame: pd.DataFrame | None) -> list[ColumnSpec]:
-    """The columns to write: each ``expand`` column replaced by the columns its flattener
-    discovered (none when there were no rows). The engine calls this before writing."""
-    found = frame.attrs.get(EXPAND_ATTR, {}) if frame is not None else {}
-    out: list[ColumnSpec] = []
-    for col in columns:
-        if col.rule_kind == "expand":
-            out.extend(found.get(col.name, []))
-        else:
-            out.append(col)
     return out

@@ -60,9 +60,23 @@ class CheckDef:
     expectations: tuple[GxExpectation, ...] = field(default_factory=tuple)
 
 
-def expected_columns(spec: ReportSpec, subscription: Subscription) -> list[str]:
-    """The header the subscription should get: its column choice, PII left out on request."""
-    return [c.out_header for c in spec.select(subscription.columns, subscription.exclude_pii)]
+def expected_columns(
+    spec: ReportSpec, subscription: Subscription, staged_columns: list[str] | None = None
+) -> list[str]:
+    """The header the subscription should get: its column choice, PII left out on request.
+
+    A column whose names come from the data (rule kind ``expand``) stands for the staged
+    header's columns that no other spec column claims, in their place.
+    """
+    chosen = spec.select(subscription.columns, subscription.exclude_pii)
+    if not staged_columns or not any(c.rule_kind == "expand" for c in chosen):
+        return [c.out_header for c in chosen]
+    fixed = {c.out_header for c in chosen if c.rule_kind != "expand"}
+    dynamic = [h for h in staged_columns if h not in fixed]
+    out: list[str] = []
+    for col in chosen:
+        out.extend(dynamic if col.rule_kind == "expand" else [col.out_header])
+    return out
 
 
 def header_map(spec: ReportSpec) -> dict[str, ColumnSpec]:

@@ -255,7 +255,7 @@ def validate_staged(
     run_day = ds or staged.ds
     reader = StagedReader(staged.path, staged.format or None, chunksize)
     header = reader.prepare()
-    expected = expected_columns(spec, subscription)
+    expected = expected_columns(spec, subscription, list(staged.columns))
     checks = derive_checks(spec, header, run_day, subscription.org_id)
     by_header = header_map(spec)
     positions: dict[str, int] = {}
