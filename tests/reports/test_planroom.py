@@ -56,7 +56,8 @@ def test_detailed_matches_an_independent_computation(warehouse, export, frames):
     assert len(rows) == len(got) == len(want) > 20
     for key, first in want.items():
         assert got[key] == first.floor("s").isoformat(), key
-    assert staged.columns[:4] == ["job_id", "job_name", "job_company_id", "person_kind"]
+    # the staged file records its header as written (what the quality gate compares)
+    assert staged.columns[:4] == ["Job ID", "Job", "Job Company ID", "Kind of Person"]
     assert {r["Kind of Person"] for r in rows} == {"user", "blast recipient"}
 
 
