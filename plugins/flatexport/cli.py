@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -28,6 +29,10 @@ class _Group(click.Group):
             raise click.ClickException(str(exc)) from None
 
 
+def _not_gx_info(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.WARNING or not record.name.startswith("great_expectations")
+
+
 @click.group(cls=_Group)
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
 def main(verbose: bool) -> None:
@@ -35,6 +40,10 @@ def main(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s"
     )
+    if not verbose:
+        # GX sets some of its module loggers to INFO when imported; keep their chatter out.
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_not_gx_info)
 
 
 def _date(_ctx, _param, value):
@@ -208,5 +217,21 @@ def _register_optional() -> None:
 
 _register_optional()
 
+
+def entry_point() -> None:
+    """Console entry point. Exits without interpreter finalization: DuckDB's nanobind
+    bindings print dozens of harmless "leaked function" lines during finalization, which
+    would bury the command's own output. Everything is flushed and closed by then."""
+    try:
+        main(standalone_mode=True)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    entry_point()

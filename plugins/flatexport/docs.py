@@ -70,5 +70,6 @@ def render_for(report: str) -> str:
     renderer = spec.options.get("docs")
     if renderer:
         module, _, func = renderer.partition(":")
-        return getattr(importlib.import_module(module), func)(spec)
+        page = getattr(importlib.import_module(module), func)(spec)
+        return page.rstrip() + "\n\n" + render_data_dictionary(spec)
     return render_data_dictionary(spec)

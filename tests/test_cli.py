@@ -1,0 +1,112 @@
+"""The `flatexport` command as a customer-success engineer or data team uses it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from flatexport.cli import main
+from flatexport.specs import load_spec
+from tests.support.events import ev, load_events
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> str:
+    url = f"duckdb:///{tmp_path}/w.duckdb"
+    load_events(
+        url,
+        [
+            ev(1, "2024-11-04T10:00:00", "session_start", org="org_a"),
+            ev(2, "2024-11-04T11:00:00", "session_start", org="org_a"),
+            ev(3, "2024-11-04T11:00:00", "session_start", org="org_b"),
+        ],
+    )
+    return url
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_docs_lists_every_column_with_definition_type_and_pii():
+    result = invoke("docs", "clickstream")
+    assert result.exit_code == 0
+    spec = load_spec("clickstream")
+    for col in spec.columns:
+        row = next(line for line in result.output.splitlines() if line.startswith(f"| `{col.name}` |"))
+        assert f"| {col.type} |" in row
+        assert col.definition.split()[0] in row
+        assert ("| yes |" in row) == col.pii
+    assert "**Inactive**" in result.output  # added_to_calendar, downloaded, printed, submitted_form
+    assert "leading zeros" in result.output  # the recorded decisions are part of the dictionary
+
+
+def test_docs_for_activity_renders_the_seed_style_table():
+    result = invoke("docs", "activity")
+    assert result.exit_code == 0
+    assert "Name in exporter" in result.output and "Category" in result.output
+    assert "Rating: [Rating 1-5] / [Review text]" in result.output
+
+
+def test_run_writes_the_day_file_into_the_folder(warehouse, tmp_path, data_dir):
+    out = tmp_path / "out"
+    result = invoke(
+        "run",
+        "clickstream",
+        "--date",
+        "2024-11-04",
+        "--org",
+        "org_a",
+        "--source",
+        warehouse,
+        "--to",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    assert "rows=2" in result.output
+    text = (out / "clickstream_2024-11-04.csv").read_text()
+    assert text.count("\n") == 3
+    assert (out / "clickstream_2024-11-04.csv.manifest.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--date", "2024-13-04", "--org", "org_a"], "invalid date '2024-13-04'"),
+        (["--date", "2024-11-04", "--org", "org_zz"], "unknown org 'org_zz'"),
+        (
+            ["--date", "2024-11-04", "--org", "org_a", "--timezone", "Mars/Olympus"],
+            "unknown time zone 'Mars/Olympus'",
+        ),
+        (["--date", "2024-11-04", "--org", "org_a", "--columns", "session_id,nope"], "no column(s): nope"),
+    ],
+)
+def test_bad_input_gives_one_clear_line_and_a_failing_exit(warehouse, tmp_path, args, message):
+    result = invoke("run", "clickstream", "--source", warehouse, "--to", str(tmp_path / "o"), *args)
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_unknown_report_and_unreachable_source(tmp_path):
+    result = invoke("run", "clickstreem", "--date", "2024-11-04", "--org", "a", "--to", str(tmp_path))
+    assert result.exit_code != 0 and "unknown report 'clickstreem' (known: " in result.output
+    result = invoke(
+        "run",
+        "clickstream",
+        "--date",
+        "2024-11-04",
+        "--org",
+        "a",
+        "--to",
+        str(tmp_path),
+        "--source",
+        "postgresql://exporter:s3cret@127.0.0.1:1/warehouse",
+    )
+    assert result.exit_code != 0
+    assert "is unreachable" in result.output
+    assert "s3cret" not in result.output  # the password never reaches the terminal
+    assert len(result.output.strip().splitlines()) == 1
