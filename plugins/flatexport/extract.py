@@ -7,6 +7,8 @@ regrouped so that no session (or other group) is ever split across two chunks.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import re
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -16,6 +18,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from flatexport.errors import SourceError, SpecError
+from flatexport.paths import staging_dir
 from flatexport.source import engine_for, is_duckdb, resolve_source_url, safe_url
 
 DEFAULT_BATCH_ROWS = 250_000
@@ -37,6 +40,29 @@ def _bindable(params: dict[str, Any]) -> dict[str, Any]:
             value = value.replace(tzinfo=dt.UTC)
         out[key] = value
     return out
+
+
+_MEMORY = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+
+
+def _configure_duckdb(conn: sa.Connection) -> None:
+    """UTC sessions, and a memory cap so a large day's sort spills to disk instead of
+    holding the whole day in RAM (the export's memory then stays flat as days grow).
+
+    SET takes no bound parameters, so the values are validated before use.
+    """
+    limit = os.environ.get("FLATEXPORT_DUCKDB_MEMORY_LIMIT", "1GB").strip()
+    if not _MEMORY.match(limit):
+        raise SourceError(f"FLATEXPORT_DUCKDB_MEMORY_LIMIT={limit!r} is not a size such as 1GB or 512MB")
+    spill = staging_dir() / "duckdb-spill"
+    spill.mkdir(parents=True, exist_ok=True)
+    conn.exec_driver_sql("SET TimeZone='UTC'")
+    conn.exec_driver_sql(f"SET memory_limit='{limit}'")
+    conn.exec_driver_sql("SET temp_directory=" + _sql_string(str(spill)))
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _duckdb_batches(result: sa.CursorResult, batch_rows: int) -> Iterator[pd.DataFrame]:
@@ -70,7 +96,7 @@ def iter_batches(
     try:
         with engine.connect() as conn:
             if is_duckdb(engine):
-                conn.exec_driver_sql("SET TimeZone='UTC'")
+                _configure_duckdb(conn)
                 result = conn.execute(sa.text(sql), _bindable(params))
                 yield from _duckdb_batches(result, batch_rows)
             else:
