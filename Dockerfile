@@ -1,0 +1,16 @@
+# flatexport on the official Airflow 3.3 image (Python 3.11): the pinned lock, then the
+# project itself. DAGs, plugins and include/ go where the image's Airflow looks for them.
+FROM apache/airflow:3.3.2-python3.11
+
+COPY --chown=airflow:root requirements.txt /opt/flatexport/requirements.txt
+RUN pip install --no-cache-dir -r /opt/flatexport/requirements.txt
+
+COPY --chown=airflow:root pyproject.toml README.md /opt/flatexport/
+COPY --chown=airflow:root plugins /opt/flatexport/plugins
+COPY --chown=airflow:root include /opt/flatexport/include
+COPY --chown=airflow:root dags /opt/airflow/dags
+RUN pip install --no-cache-dir --no-deps -e /opt/flatexport
+
+ENV FLATEXPORT_INCLUDE_DIR=/opt/flatexport/include \
+    FLATEXPORT_DATA_DIR=/opt/airflow/flatexport-data \
+    AIRFLOW__CORE__LOAD_EXAMPLES=False
