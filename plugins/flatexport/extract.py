@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from flatexport.errors import SourceError, SpecError
 from flatexport.paths import staging_dir
-from flatexport.source import engine_for, is_duckdb, resolve_source_url, safe_url
+from flatexport.source import engine_for, is_duckdb, resolve_source_url, safe_url, sql_literal
 
 DEFAULT_BATCH_ROWS = 250_000
 _DUCKDB_VECTOR = 2048  # rows per DuckDB vector; fetch_df_chunk counts in vectors
@@ -58,11 +58,7 @@ def _configure_duckdb(conn: sa.Connection) -> None:
     spill.mkdir(parents=True, exist_ok=True)
     conn.exec_driver_sql("SET TimeZone='UTC'")
     conn.exec_driver_sql(f"SET memory_limit='{limit}'")
-    conn.exec_driver_sql("SET temp_directory=" + _sql_string(str(spill)))
-
-
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+    conn.exec_driver_sql("SET temp_directory=" + sql_literal(str(spill)))
 
 
 def _duckdb_batches(result: sa.CursorResult, batch_rows: int) -> Iterator[pd.DataFrame]:

@@ -60,3 +60,9 @@ def engine_for(url: str) -> sa.Engine:
 
 def is_duckdb(engine: sa.Engine) -> bool:
     return engine.dialect.name == "duckdb"
+
+
+def sql_literal(value: str) -> str:
+    """A quoted SQL string literal, for the few statements that take no bound parameters
+    (DuckDB's SET and COPY ... TO); used only with our own settings and paths."""
+    return "'" + value.replace("'", "''") + "'"

@@ -108,6 +108,21 @@ def test_formula_cells_are_neutralised_but_phone_numbers_and_numbers_are_not(exp
     assert rows["2"]["email_reminders"] == "'\tx"
 
 
+def test_line_breaks_inside_cells_are_quoted_and_empty_text_is_an_empty_cell(export_events):
+    props = {"first_name": "Ann\rLee", "last_name": "Two\nLines", "phone": "a\r\nb", "email": ""}
+    out = export_events([ev(1, "2024-11-04T10:00:00", "widget.address_submitted", props)])
+    # first_name, last_name, phone, email, opt_in: a bare CR is quoted too (Excel splits
+    # rows on it), and empty text is an empty cell, not "".
+    assert ',"Ann\rLee","Two\nLines","a\r\nb",,,' in out.text
+    (row,) = out.rows
+    assert (row["first_name"], row["last_name"], row["phone"], row["email"]) == (
+        "Ann\rLee",
+        "Two\nLines",
+        "a\r\nb",
+        "",
+    )
+
+
 def test_another_orgs_events_never_appear(export_events):
     events = [
         ev(1, "2024-11-04T10:00:00", "widget.address_submitted", {"email": "a@org-a.example"}, org="org_a"),

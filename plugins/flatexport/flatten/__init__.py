@@ -8,7 +8,7 @@ new grain, a new flattener — the export, checks and delivery stay the same.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -38,6 +38,34 @@ class Flattener:
 
 
 _REGISTRY: dict[str, Flattener] = {}
+
+
+def column_values(
+    col: ColumnSpec,
+    ctx: FlattenContext,
+    rules: Mapping[str, Callable[..., pd.Series]],
+    call: Callable[[Callable[..., pd.Series]], pd.Series],
+    index: pd.Index,
+) -> pd.Series:
+    """One spec column's canonical values: its rule (looked up by ``rule.kind`` and run by
+    ``call``), coerced to the column type; inactive columns are empty. A misnamed rule or
+    a column the extract lacks is a spec error naming what to fix, not a KeyError."""
+    from flatexport.flatten.types import coerce, empty_series
+
+    if col.inactive:
+        return empty_series(index, col.type)
+    try:
+        rule = rules[col.rule_kind]
+    except KeyError:
+        raise SpecError(f"column {col.name}: unknown rule kind {col.rule_kind!r}") from None
+    try:
+        raw = call(rule)
+    except KeyError as exc:
+        raise SpecError(
+            f"column {col.name}: the extract has no column {exc.args[0]!r}; add it to {ctx.spec.sql}"
+        ) from None
+    return coerce(raw, col, ctx.window.timezone, ctx.warnings)
+
 
 # A flattener whose columns are only known from the data (rule kind ``expand``) lists,
 # per such spec column, the ColumnSpecs that replace it in ``frame.attrs[EXPAND_ATTR]``.

@@ -16,9 +16,7 @@ import numpy as np
 import pandas as pd
 
 from flatexport.activity_map import DISCRIMINATORS, KindMap, fill_template, kind_map, literal_fallback
-from flatexport.errors import SpecError
-from flatexport.flatten import FlattenContext, register
-from flatexport.flatten.types import coerce, empty_series
+from flatexport.flatten import FlattenContext, column_values, register
 from flatexport.specs import ColumnSpec
 
 
@@ -136,18 +134,5 @@ def flatten_activity(rows: pd.DataFrame, ctx: FlattenContext) -> pd.DataFrame:
     ev = Events(rows, ctx, kmap)  # counts unknown kinds it meets ("unknown kind <kind>")
     out: dict[str, pd.Series] = {}
     for col in ctx.spec.columns:
-        if col.inactive:
-            out[col.name] = empty_series(ev.rows.index, col.type)
-            continue
-        try:
-            rule = RULES[col.rule_kind]
-        except KeyError:
-            raise SpecError(f"column {col.name}: unknown rule kind {col.rule_kind!r}") from None
-        try:
-            raw = rule(ev, col)
-        except KeyError as exc:
-            raise SpecError(
-                f"column {col.name}: the extract has no column {exc.args[0]!r}; add it to {ctx.spec.sql}"
-            ) from None
-        out[col.name] = coerce(raw, col, ctx.window.timezone, ctx.warnings)
+        out[col.name] = column_values(col, ctx, RULES, lambda rule, col=col: rule(ev, col), ev.rows.index)
     return pd.DataFrame(out, index=ev.rows.index).reset_index(drop=True)

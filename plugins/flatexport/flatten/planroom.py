@@ -12,10 +12,8 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from flatexport.errors import SpecError
-from flatexport.flatten import FlattenContext, register
+from flatexport.flatten import FlattenContext, column_values, register
 from flatexport.flatten.activity import local_iso
-from flatexport.flatten.types import coerce, empty_series
 from flatexport.specs import ColumnSpec
 
 RowRule = Callable[[pd.DataFrame, ColumnSpec, FlattenContext], pd.Series]
@@ -37,20 +35,7 @@ def flatten_rows(rows: pd.DataFrame, ctx: FlattenContext, rules: dict[str, RowRu
     rows = rows.reset_index(drop=True)
     out: dict[str, pd.Series] = {}
     for col in ctx.spec.columns:
-        if col.inactive:
-            out[col.name] = empty_series(rows.index, col.type)
-            continue
-        try:
-            rule = rules[col.rule_kind]
-        except KeyError:
-            raise SpecError(f"column {col.name}: unknown rule kind {col.rule_kind!r}") from None
-        try:
-            raw = rule(rows, col, ctx)
-        except KeyError as exc:
-            raise SpecError(
-                f"column {col.name}: the extract has no column {exc.args[0]!r}; add it to {ctx.spec.sql}"
-            ) from None
-        out[col.name] = coerce(raw, col, ctx.window.timezone, ctx.warnings)
+        out[col.name] = column_values(col, ctx, rules, lambda rule, col=col: rule(rows, col, ctx), rows.index)
     return pd.DataFrame(out, index=rows.index)
 
 

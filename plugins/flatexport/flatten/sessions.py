@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from flatexport.errors import SpecError
-from flatexport.flatten import FlattenContext, register
-from flatexport.flatten.types import coerce, empty_series
+from flatexport.flatten import FlattenContext, column_values, register
+from flatexport.flatten.types import empty_series
 from flatexport.parsers.address import split_address
 from flatexport.parsers.url import query_params
 from flatexport.parsers.useragent import device_and_os
@@ -236,20 +236,7 @@ def flatten_sessions(events: pd.DataFrame, ctx: FlattenContext) -> pd.DataFrame:
 
     presence = {engine: s.engine_present(engine) for engine in ctx.spec.engines}
     for col in ctx.spec.columns:
-        if col.inactive:
-            values = empty_series(s.index, col.type)
-        else:
-            try:
-                rule = RULES[col.rule_kind]
-            except KeyError:
-                raise SpecError(f"column {col.name}: unknown rule kind {col.rule_kind!r}") from None
-            try:
-                raw = rule(s, col)
-            except KeyError as exc:
-                raise SpecError(
-                    f"column {col.name}: the extract has no column {exc.args[0]!r}; add it to {ctx.spec.sql}"
-                ) from None
-            values = coerce(raw, col, ctx.window.timezone, ctx.warnings)
+        values = column_values(col, ctx, RULES, lambda rule, col=col: rule(s, col), s.index)
         if col.engine:
             values = (
                 values.where(presence[col.engine], None)

@@ -7,7 +7,6 @@ shape (orgs, days) so the demo, the tests and the docs talk about the same data.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 
 DEMO_DAYS = [dt.date(2024, 11, 2) + dt.timedelta(days=i) for i in range(4)]  # spans the DST fall-back
 
@@ -21,15 +20,10 @@ def seed_all(
     sizes = default_sessions(sessions_per_org_day)  # one org is kept small on purpose
     result = seed_warehouse(url, default_orgs(), DEMO_DAYS, sizes, seed=seed, replace=True)
     counts["clickstream_events"] = sum(result["events"].values())
-    for module, func, kwargs in (
-        ("flatexport.seed.activity", "seed_activity", {"events_per_org_day": activity_events}),
-        ("flatexport.seed.planroom", "seed_planroom", {}),
-    ):
-        try:
-            fn = getattr(importlib.import_module(module), func)
-        except (ImportError, AttributeError):
-            continue  # that family is not installed in this build
-        out = fn(url, default_orgs(), DEMO_DAYS, seed=seed, **kwargs)
-        if isinstance(out, dict):
-            counts.update({k: int(v) for k, v in out.items() if isinstance(v, int)})
+    from flatexport.seed.activity import seed_activity
+    from flatexport.seed.planroom import seed_planroom
+
+    per_org = seed_activity(url, default_orgs(), DEMO_DAYS, events_per_org_day=activity_events, seed=seed)
+    counts["activity_events"] = sum(per_org.values())
+    counts.update(seed_planroom(url, default_orgs(), DEMO_DAYS, seed=seed))
     return counts
