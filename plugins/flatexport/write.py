@@ -104,10 +104,37 @@ class _HashingSink(io.RawIOBase):
         return len(view)
 
 
+class _FixedBlocks(io.RawIOBase):
+    """Hands bytes on in blocks of one fixed size. zlib's output depends on how its input
+    is split across calls, so feeding gzip fixed blocks makes a .gz file's bytes depend on
+    its content alone, not on chunk sizes or on how many workers produced it."""
+
+    BLOCK = 1 << 20
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.pending = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:  # type: ignore[override]
+        self.pending += data
+        while len(self.pending) >= self.BLOCK:
+            self.raw.write(bytes(self.pending[: self.BLOCK]))
+            del self.pending[: self.BLOCK]
+        return len(data)
+
+    def drain(self) -> None:
+        if self.pending:
+            self.raw.write(bytes(self.pending))
+            self.pending.clear()
+
+
 class ReportWriter:
     """Streams chunks into one file; ``close()`` returns (rows, sha256, bytes)."""
 
-    def __init__(self, path: Path, fmt: str, columns: list[ColumnSpec]) -> None:
+    def __init__(self, path: Path, fmt: str, columns: list[ColumnSpec], header: bool = True) -> None:
         self.path = path
         self.fmt = fmt
         self.columns = columns
@@ -116,15 +143,18 @@ class ReportWriter:
         self._sink = _HashingSink(self._raw)
         stream: BinaryIO = self._sink  # type: ignore[assignment]
         self._gzip = None
+        self._blocks = None
         if fmt.endswith(".gz"):
             self._gzip = gzip.GzipFile(filename="", mode="wb", fileobj=stream, mtime=0, compresslevel=6)
-            stream = self._gzip  # type: ignore[assignment]
+            self._blocks = _FixedBlocks(self._gzip)  # type: ignore[arg-type]
+            stream = self._blocks  # type: ignore[assignment]
         self._binary = stream
         self._text = io.TextIOWrapper(stream, encoding="utf-8", newline="", write_through=False)
         self._duck = None
         if fmt.startswith("csv"):
-            csv.writer(self._text, lineterminator="\n").writerow([c.out_header for c in columns])
-            self._text.flush()
+            if header:
+                csv.writer(self._text, lineterminator="\n").writerow([c.out_header for c in columns])
+                self._text.flush()
             self._part = path.with_name(path.name + ".chunk")
 
     def write(self, frame: pd.DataFrame) -> None:
@@ -135,6 +165,13 @@ class ReportWriter:
         else:
             self._text.write("\n".join(jsonl_records(frame, self.columns)) + "\n")
         self.rows += len(frame)
+
+    def append_body(self, part: Path, rows: int) -> None:
+        """Append rows another writer (same columns, no header, uncompressed) produced."""
+        self._text.flush()
+        with open(part, "rb") as fh:
+            shutil.copyfileobj(fh, self._binary, 1 << 20)
+        self.rows += rows
 
     def _write_csv(self, frame: pd.DataFrame) -> None:
         """DuckDB's CSV writer (C++, RFC 4180): faster than Python's csv module, and it
@@ -165,6 +202,7 @@ class ReportWriter:
         if self._duck is not None:
             self._duck.close()
         if self._gzip is not None:
+            self._blocks.drain()
             self._gzip.close()
         self._raw.close()
         return self.rows, self._sink.digest.hexdigest(), self._sink.size

@@ -214,3 +214,14 @@ def test_duckdb_and_postgresql_give_identical_files(export_events, pg_database):
     assert pg.staged.rows == duck.staged.rows == 301
     assert pg.text == duck.text
     assert pg.staged.sha256 == duck.staged.sha256
+
+
+@pytest.mark.parametrize("fmt", ["csv", "csv.gz", "jsonl"])
+def test_parallel_time_slices_give_the_same_bytes(export_events, monkeypatch, fmt):
+    events = _busy_day() + [ev(5000, "2024-11-04T12:00:00", "widget.opened")]  # on the slice boundary
+    single = export_events(events, format=fmt)
+    monkeypatch.setenv("FLATEXPORT_EXPORT_WORKERS", "2")
+    sliced = export_events(events, format=fmt)
+    assert Path(sliced.staged.path).read_bytes() == Path(single.staged.path).read_bytes()
+    assert (sliced.staged.rows, sliced.staged.sha256) == (single.staged.rows, single.staged.sha256)
+    assert sliced.staged.warnings == single.staged.warnings == {"unknown event widget.opened": 1}
