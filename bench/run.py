@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -69,7 +70,8 @@ def child(kind: str, report: str, url: str, org: str, out: str) -> None:
         result = validate_staged(load_spec(report), staged, sub, write_files=False)
         rows = result.rows
     seconds = time.perf_counter() - start
-    print(json.dumps({"seconds": seconds, "rss_mb": peak_rss_mb(), "rows": rows}))
+    workers_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # largest worker, if any
+    print(json.dumps({"seconds": seconds, "rss_mb": peak_rss_mb(), "workers_mb": workers_mb, "rows": rows}))
 
 
 def peak_rss_mb() -> float:
@@ -93,9 +95,10 @@ def _kind_map(con) -> None:
     con.executemany("INSERT INTO kind_map VALUES (?, ?, ?)", rows)
 
 
-def measure(kind: str, report: str, url: str, org: str, out: Path) -> dict:
+def measure(kind: str, report: str, url: str, org: str, out: Path, workers: int = 1) -> dict:
     cmd = [sys.executable, __file__, "--child", kind, report, url, org, str(out)]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    env = {**os.environ, "FLATEXPORT_EXPORT_WORKERS": str(workers)}
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
         raise SystemExit(f"{kind} {report} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -128,6 +131,9 @@ def run_family(family: str, report: str, full: int, work: Path) -> list[str]:
     export = measure("export", report, url, "org_full", work / f"{report}.csv")
     half = measure("half", report, half_url, "org_half", work / f"{report}_half.csv")
     checks = measure("checks", report, url, "org_full", work / f"{report}.csv")
+    two = measure("export", report, url, "org_full", work / f"{report}_2w.csv", workers=2)
+    same = (work / f"{report}_2w.csv").read_bytes() == (work / f"{report}.csv").read_bytes()
+    two_mb = two["rss_mb"] + 2 * two["workers_mb"]
     unit = "sessions" if family == "clickstream" else "rows"
     return [
         f"## {report}: {export['rows']:,} {unit} for one org-day (seeded in {seeded:.0f} s)",
@@ -140,6 +146,9 @@ def run_family(family: str, report: str, full: int, work: Path) -> list[str]:
         f"half-size day        {half['seconds']:8.1f} s  ({half['rows']:,} {unit})"
         f"  peak RSS {half['rss_mb']:7.0f} MB",
         f"peak RSS full / half {export['rss_mb'] / half['rss_mb']:8.2f} x   (flat memory: ~1.0, not 2.0)",
+        f"export, 2 workers    {two['seconds']:8.1f} s  {two['rows'] / two['seconds']:>12,.0f} {unit}/s"
+        f"  peak RSS {two_mb:7.0f} MB (parent + 2 x largest worker)",
+        f"2 workers / floor    {two['seconds'] / floor['seconds']:8.2f} x   (same bytes as 1 worker: {same})",
         f"quality checks       {checks['seconds']:8.1f} s  = "
         f"{checks['seconds'] / (export['seconds'] + checks['seconds']):.0%} of export + checks",
         "",
@@ -171,8 +180,6 @@ def main() -> None:
 
 
 def _machine() -> str:
-    import os
-
     return f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"
 
 
