@@ -51,7 +51,7 @@ def _configure_duckdb(conn: sa.Connection) -> None:
 
     SET takes no bound parameters, so the values are validated before use.
     """
-    limit = os.environ.get("FLATEXPORT_DUCKDB_MEMORY_LIMIT", "1GB").strip()
+    limit = os.environ.get("FLATEXPORT_DUCKDB_MEMORY_LIMIT", "512MB").strip()
     if not _MEMORY.match(limit):
         raise SourceError(f"FLATEXPORT_DUCKDB_MEMORY_LIMIT={limit!r} is not a size such as 1GB or 512MB")
     spill = staging_dir() / "duckdb-spill"
