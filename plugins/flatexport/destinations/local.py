@@ -20,14 +20,19 @@ def folder_from_url(url: str) -> Path:
     return Path(unquote(parsed.path))
 
 
-def atomic_copy(src: Path, dest: Path) -> None:
-    """Copy then rename in the same folder, so readers never see a half-written file."""
+def atomic_copy(src: Path, dest: Path, expected_sha256: str | None = None) -> None:
+    """Copy, verify, then rename in the same folder: readers never see a half-written
+    file, and a copy that does not match the staged checksum never takes the old one's place."""
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     try:
         with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
             shutil.copyfileobj(inp, out, 1 << 20)
             out.flush()
             os.fsync(out.fileno())
+        if expected_sha256 is not None:
+            got = sha256_file(tmp)
+            if got != expected_sha256:
+                raise DeliveryError(f"checksum mismatch writing {dest}: {got} != {expected_sha256}")
         os.replace(tmp, dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -50,12 +55,10 @@ class LocalFolderDestination:
         dest = self.folder / staged.name
         replaced = dest.exists()
         try:
-            atomic_copy(Path(staged.path), dest)
+            atomic_copy(Path(staged.path), dest, expected_sha256=staged.sha256)
         except OSError as exc:
             raise DeliveryError(f"cannot write {dest}: {exc.strerror}") from exc
-        got = sha256_file(dest)
-        if got != staged.sha256:
-            raise DeliveryError(f"checksum mismatch after writing {dest}: {got} != {staged.sha256}")
+        got = staged.sha256
         if manifest is not None:
             atomic_copy(manifest, self.folder / f"{staged.name}.manifest.json")
         return Receipt(
