@@ -5,10 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DAY ?= 2024-11-04
 
-# Airflow runs from this checkout: its metadata, the DAGs and our plugins.
+# Airflow runs from this checkout: its metadata and the DAGs. The engine is installed
+# into the venv and imported by the DAGs; Airflow's plugin loader is not pointed at
+# plugins/, because it imports every file there as a top-level module.
 export AIRFLOW_HOME ?= $(CURDIR)/data/airflow
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
-export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export FLATEXPORT_DATA_DIR ?= $(CURDIR)/data
 

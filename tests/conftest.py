@@ -13,6 +13,9 @@ _SESSION_DIR = Path(tempfile.mkdtemp(prefix="flatexport-tests-"))
 os.environ.setdefault("FLATEXPORT_DATA_DIR", str(_SESSION_DIR / "data"))
 os.environ.setdefault("AIRFLOW_HOME", str(_SESSION_DIR / "airflow"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+# An empty plugins folder: Airflow's loader imports every .py file of its plugins folder
+# as a top-level module, which must never be our package tree.
+os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(_SESSION_DIR / "airflow-plugins")
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(Path(__file__).resolve().parent.parent / "dags"))
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
 os.environ.pop("FLATEXPORT_SOURCE_URL", None)

@@ -50,7 +50,7 @@ def column_values(
     """One spec column's canonical values: its rule (looked up by ``rule.kind`` and run by
     ``call``), coerced to the column type; inactive columns are empty. A misnamed rule or
     a column the extract lacks is a spec error naming what to fix, not a KeyError."""
-    from flatexport.flatten.types import coerce, empty_series
+    from flatexport.flatten.coercion import coerce, empty_series
 
     if col.inactive:
         return empty_series(index, col.type)
@@ -107,5 +107,5 @@ def _load_builtin() -> None:
     import pkgutil
 
     for mod in pkgutil.iter_modules(__path__):
-        if not mod.name.startswith("_") and mod.name not in ("types",):
+        if not mod.name.startswith("_") and mod.name != "coercion":
             importlib.import_module(f"{__name__}.{mod.name}")

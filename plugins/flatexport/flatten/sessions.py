@@ -16,7 +16,7 @@ import pandas as pd
 
 from flatexport.errors import SpecError
 from flatexport.flatten import FlattenContext, column_values, register
-from flatexport.flatten.types import empty_series
+from flatexport.flatten.coercion import empty_series
 from flatexport.parsers.address import split_address
 from flatexport.parsers.url import query_params
 from flatexport.parsers.useragent import device_and_os

@@ -20,8 +20,8 @@ import pandas as pd
 
 from flatexport.errors import SpecError
 from flatexport.flatten import EXPAND_ATTR, FlattenContext, expand_columns, register  # noqa: F401 - re-exported
+from flatexport.flatten.coercion import coerce
 from flatexport.flatten.planroom import ROW_RULES, RowRule, flatten_rows
-from flatexport.flatten.types import coerce
 from flatexport.specs import ColumnSpec
 
 WHOLE_WINDOW = "whole_window"
