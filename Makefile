@@ -28,7 +28,7 @@ demo: install
 	$(BIN)/flatexport seed
 	$(BIN)/python demo/make_subscriptions.py > data/demo-subscriptions.yaml
 	$(BIN)/flatexport import-subscriptions data/demo-subscriptions.yaml
-	$(BIN)/flatexport dag-test clickstream_daily --date $(DEMO_DAY)
+	AIRFLOW__LOGGING__LOGGING_LEVEL=WARNING $(BIN)/flatexport dag-test clickstream_daily --date $(DEMO_DAY)
 	@echo
 	@echo "Deliveries for $(DEMO_DAY) (file, rows, status):"
 	$(BIN)/flatexport deliveries --from $(DEMO_DAY) --to $(DEMO_DAY)
