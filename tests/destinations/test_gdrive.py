@@ -11,7 +11,6 @@ import json
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +23,6 @@ from flatexport.destinations.gdrive import (
     validate_folder_id,
 )
 from flatexport.errors import DeliveryError, InputError
-from flatexport.staged import StagedFile, sha256_file
 from flatexport.subscriptions import Subscription
 from tests.support.drive_server import DriveServer, service_account_info
 
@@ -58,26 +56,6 @@ def gcp_conn(monkeypatch: pytest.MonkeyPatch, drive: DriveServer) -> Callable[..
         value = {"conn_type": conn_type, "extra": drive.connection_extra() if extra is None else extra}
         monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(value))
         return conn_id
-
-    return make
-
-
-@pytest.fixture
-def staged_file(tmp_path: Path) -> Callable[..., StagedFile]:
-    def make(data: bytes, name: str = "clickstream_2024-11-04.csv", fmt: str = "csv") -> StagedFile:
-        path = tmp_path / f"{uuid.uuid4().hex[:6]}.data"
-        path.write_bytes(data)
-        return StagedFile(
-            path=str(path),
-            name=name,
-            report="clickstream",
-            org_id="org_a",
-            ds="2024-11-04",
-            format=fmt,
-            rows=max(data.count(b"\n") - 1, 0),
-            sha256=sha256_file(path),
-            bytes=len(data),
-        )
 
     return make
 
@@ -117,10 +95,10 @@ def upload_starts(drive: DriveServer) -> list[Any]:
 # --- delivery ----------------------------------------------------------------------------
 
 
-def test_upload_lands_with_right_bytes_as_text_csv(drive, destination, staged_file, tmp_path):
+def test_upload_lands_with_right_bytes_as_text_csv(drive, destination, make_staged, tmp_path):
     folder = drive.add_folder(name="acme exports")
     data = csv_bytes()
-    staged = staged_file(data)
+    staged = make_staged(data)
     manifest = tmp_path / "m.json"
     manifest.write_text('{"rows": 3}')
 
@@ -140,9 +118,9 @@ def test_upload_lands_with_right_bytes_as_text_csv(drive, destination, staged_fi
     assert names == [staged.name, f"{staged.name}.manifest.json"]  # data first, then manifest
 
 
-def test_every_call_supports_all_drives_and_metadata_is_never_a_google_type(drive, destination, staged_file):
+def test_every_call_supports_all_drives_and_metadata_is_never_a_google_type(drive, destination, make_staged):
     folder = drive.add_folder()
-    destination(folder).deliver(staged_file(csv_bytes()))
+    destination(folder).deliver(make_staged(csv_bytes()))
 
     calls = drive.api_requests("/drive/v3/files")
     assert calls and all(r.query.get("supportsAllDrives") == "true" for r in calls)
@@ -153,10 +131,10 @@ def test_every_call_supports_all_drives_and_metadata_is_never_a_google_type(driv
         assert start.query["uploadType"] == "resumable"
 
 
-def test_multi_chunk_resumable_upload(drive, destination, staged_file):
+def test_multi_chunk_resumable_upload(drive, destination, make_staged):
     folder = drive.add_folder()
     data = os.urandom(700 * 1024)  # 256 KiB chunks: 3 PUTs
-    receipt = destination(folder).deliver(staged_file(data))
+    receipt = destination(folder).deliver(make_staged(data))
 
     [landed] = drive.files_in(folder)
     assert landed.content == data
@@ -169,11 +147,11 @@ def test_multi_chunk_resumable_upload(drive, destination, staged_file):
     assert receipt.bytes == len(data)
 
 
-def test_rerun_same_day_updates_the_one_file(drive, destination, staged_file):
+def test_rerun_same_day_updates_the_one_file(drive, destination, make_staged):
     folder = drive.add_folder()
     dest = destination(folder)
-    first = dest.deliver(staged_file(csv_bytes(tag="first")))
-    second = dest.deliver(staged_file(csv_bytes(tag="second")))
+    first = dest.deliver(make_staged(csv_bytes(tag="first")))
+    second = dest.deliver(make_staged(csv_bytes(tag="second")))
 
     [landed] = drive.files_in(folder)
     assert landed.content == csv_bytes(tag="second")
@@ -183,12 +161,12 @@ def test_rerun_same_day_updates_the_one_file(drive, destination, staged_file):
     assert [r.method for r in upload_starts(drive)] == ["POST", "PATCH"]
 
 
-def test_name_with_quote_and_backslash_is_found_again(drive, destination, staged_file):
+def test_name_with_quote_and_backslash_is_found_again(drive, destination, make_staged):
     folder = drive.add_folder()
     name = "o'brien \\ weekly's.csv"
     dest = destination(folder)
-    dest.deliver(staged_file(csv_bytes(tag="1"), name=name))
-    receipt = dest.deliver(staged_file(csv_bytes(tag="2"), name=name))
+    dest.deliver(make_staged(csv_bytes(tag="1"), name=name))
+    receipt = dest.deliver(make_staged(csv_bytes(tag="2"), name=name))
 
     assert [f.name for f in drive.files_in(folder)] == [name]
     assert receipt.replaced is True
@@ -196,9 +174,9 @@ def test_name_with_quote_and_backslash_is_found_again(drive, destination, staged
     assert f"name = '{escape_query_value(name)}'" in queries[0]
 
 
-def test_two_same_named_files_are_a_loud_error(drive, destination, staged_file):
+def test_two_same_named_files_are_a_loud_error(drive, destination, make_staged):
     folder = drive.add_folder(name="shared exports")
-    staged = staged_file(csv_bytes())
+    staged = make_staged(csv_bytes())
     ids = [drive.add_file(folder, staged.name, b"old"), drive.add_file(folder, staged.name, b"older")]
 
     with pytest.raises(DeliveryError) as err:
@@ -210,11 +188,11 @@ def test_two_same_named_files_are_a_loud_error(drive, destination, staged_file):
     assert sorted(f.content for f in drive.files_in(folder)) == [b"old", b"older"]
 
 
-def test_compressed_and_jsonl_files_keep_their_types(drive, destination, staged_file):
+def test_compressed_and_jsonl_files_keep_their_types(drive, destination, make_staged):
     folder = drive.add_folder()
     dest = destination(folder)
-    dest.deliver(staged_file(b"\x1f\x8b fake gzip", name="c.csv.gz", fmt="csv.gz"))
-    dest.deliver(staged_file(b'{"a": 1}\n', name="c.jsonl", fmt="jsonl"))
+    dest.deliver(make_staged(b"\x1f\x8b fake gzip", name="c.csv.gz", fmt="csv.gz"))
+    dest.deliver(make_staged(b'{"a": 1}\n', name="c.jsonl", fmt="jsonl"))
 
     types = {f.name: f.mime_type for f in drive.files_in(folder)}
     assert types == {"c.csv.gz": "application/gzip", "c.jsonl": "application/x-ndjson"}
@@ -229,12 +207,12 @@ def test_compressed_and_jsonl_files_keep_their_types(drive, destination, staged_
         (503, "PUT", "/upload/"),  # a chunk: the client must re-send the same bytes
     ],
 )
-def test_throttling_and_server_errors_are_retried(drive, destination, staged_file, status, method, path):
+def test_throttling_and_server_errors_are_retried(drive, destination, make_staged, status, method, path):
     folder = drive.add_folder()
     data = os.urandom(600 * 1024)
     drive.fail_next(1, status, method=method, path_contains=path)
 
-    receipt = destination(folder).deliver(staged_file(data))
+    receipt = destination(folder).deliver(make_staged(data))
 
     assert [r.status for r in drive.requests].count(status) == 1
     [landed] = drive.files_in(folder)
@@ -242,20 +220,20 @@ def test_throttling_and_server_errors_are_retried(drive, destination, staged_fil
     assert receipt.checksum == f"md5:{hashlib.md5(data).hexdigest()}"
 
 
-def test_retries_exhausted_is_a_retryable_error(drive, destination, staged_file):
+def test_retries_exhausted_is_a_retryable_error(drive, destination, make_staged):
     folder = drive.add_folder()
     drive.fail_next(10, 503)
     with pytest.raises(DeliveryError) as err:
-        destination(folder, num_retries=2).deliver(staged_file(csv_bytes()))
+        destination(folder, num_retries=2).deliver(make_staged(csv_bytes()))
     assert err.value.retryable is True
     assert "503" in str(err.value) and "try again later" in str(err.value)
 
 
-def test_wrong_md5_from_drive_is_a_delivery_error(drive, destination, staged_file):
+def test_wrong_md5_from_drive_is_a_delivery_error(drive, destination, make_staged):
     folder = drive.add_folder()
     drive.wrong_md5 = True
     with pytest.raises(DeliveryError, match="does not match the staged file"):
-        destination(folder).deliver(staged_file(csv_bytes()))
+        destination(folder).deliver(make_staged(csv_bytes()))
 
 
 # --- errors people must act on -------------------------------------------------------------
@@ -269,11 +247,11 @@ def assert_one_line_without_secrets(err: DeliveryError) -> None:
 
 
 def test_service_account_into_my_drive_folder_says_use_shared_drive_or_impersonation(
-    drive, destination, staged_file
+    drive, destination, make_staged
 ):
     folder = drive.add_folder(my_drive_owner="alice@example.com")
     with pytest.raises(DeliveryError) as err:
-        destination(folder).deliver(staged_file(csv_bytes()))
+        destination(folder).deliver(make_staged(csv_bytes()))
 
     message = str(err.value)
     assert "shared drive" in message and "--subject" in message and "domain-wide delegation" in message
@@ -282,30 +260,30 @@ def test_service_account_into_my_drive_folder_says_use_shared_drive_or_impersona
     assert_one_line_without_secrets(err.value)
 
 
-def test_impersonation_writes_into_my_drive(drive, destination, staged_file):
+def test_impersonation_writes_into_my_drive(drive, destination, make_staged):
     folder = drive.add_folder(my_drive_owner="alice@example.com")
-    destination(folder, subject="alice@example.com").deliver(staged_file(csv_bytes()))
+    destination(folder, subject="alice@example.com").deliver(make_staged(csv_bytes()))
 
     assert len(drive.files_in(folder)) == 1
     assert {t.get("sub") for t in drive.token_requests} == {"alice@example.com"}
     assert {t.get("iss") for t in drive.token_requests} == {SA_EMAIL}
 
 
-def test_refused_delegation_is_explained(drive, destination, staged_file):
+def test_refused_delegation_is_explained(drive, destination, make_staged):
     folder = drive.add_folder()
     drive.deny_delegation = True
     with pytest.raises(DeliveryError, match="refused an access token for alice@example.com") as err:
-        destination(folder, subject="alice@example.com").deliver(staged_file(csv_bytes()))
+        destination(folder, subject="alice@example.com").deliver(make_staged(csv_bytes()))
     assert_one_line_without_secrets(err.value)
 
 
 @pytest.mark.parametrize("case", ["not_shared", "missing"])
-def test_folder_not_shared_or_missing_prints_the_service_account(drive, destination, staged_file, case):
+def test_folder_not_shared_or_missing_prints_the_service_account(drive, destination, make_staged, case):
     folder = drive.add_folder() if case == "not_shared" else FOLDER_ID
     if case == "not_shared":
         drive.unshare(folder)
     with pytest.raises(DeliveryError) as err:
-        destination(folder).deliver(staged_file(csv_bytes()))
+        destination(folder).deliver(make_staged(csv_bytes()))
 
     assert str(err.value) == (
         f"Drive folder {folder} not found, or not shared with {SA_EMAIL}; share it with that address"
@@ -313,17 +291,17 @@ def test_folder_not_shared_or_missing_prints_the_service_account(drive, destinat
     assert_one_line_without_secrets(err.value)
 
 
-def test_read_only_folder_asks_for_editor_access(drive, destination, staged_file):
+def test_read_only_folder_asks_for_editor_access(drive, destination, make_staged):
     folder = drive.add_folder(can_add_children=False)
     with pytest.raises(DeliveryError, match=f"{SA_EMAIL} can see Drive folder .* but may not add files"):
-        destination(folder).deliver(staged_file(csv_bytes()))
+        destination(folder).deliver(make_staged(csv_bytes()))
 
 
-def test_a_file_id_instead_of_a_folder_is_refused(drive, destination, staged_file):
+def test_a_file_id_instead_of_a_folder_is_refused(drive, destination, make_staged):
     folder = drive.add_folder()
     file_id = drive.add_file(folder, "report.csv", b"x")
     with pytest.raises(DeliveryError, match="is a file, not a folder"):
-        destination(file_id).deliver(staged_file(csv_bytes()))
+        destination(file_id).deliver(make_staged(csv_bytes()))
 
 
 # --- probe ---------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+from contextlib import contextmanager
 from typing import Any
 
 from flatexport.errors import DeliveryError, FlatexportError, QualityError
@@ -75,16 +76,8 @@ def check(
     store = store or control_store()
     subscription = Subscription.model_validate(sub)
     staged = StagedFile.from_xcom(exported["staged"])
-    try:
+    with _outcome_recorded(store, exported["attempt"], staged):
         quality = check_step(subscription, staged, store, run_url=run_link(context))
-    except QualityError as exc:
-        store.finish_delivery(
-            exported["attempt"], "blocked", **_facts(staged), error=str(exc), quality=_last_summary(staged)
-        )
-        raise
-    except Exception as exc:
-        store.finish_delivery(exported["attempt"], "failed", **_facts(staged), error=_reason(exc))
-        raise
     return {**exported, "quality": quality}
 
 
@@ -96,15 +89,27 @@ def deliver(
     store = store or control_store()
     subscription = Subscription.model_validate(sub)
     staged = StagedFile.from_xcom(checked["staged"])
+    quality = checked.get("quality")
+    with _outcome_recorded(store, checked["attempt"], staged, quality):
+        receipt = deliver_step(subscription, staged, quality)
+    store.finish_delivery(checked["attempt"], "delivered", **_facts(staged), quality=quality)
+    return {"location": receipt["location"], "rows": staged.rows, "sha256": staged.sha256}
+
+
+@contextmanager
+def _outcome_recorded(store, attempt: int, staged: StagedFile, quality: dict[str, Any] | None = None):
+    """A step's failure goes into the delivery log before the task fails: a failed check
+    as blocked (with its PII-free summary), anything else as failed."""
     try:
-        receipt = deliver_step(subscription, staged, checked.get("quality"))
-    except Exception as exc:
+        yield
+    except QualityError as exc:
         store.finish_delivery(
-            checked["attempt"], "failed", **_facts(staged), error=_reason(exc), quality=checked.get("quality")
+            attempt, "blocked", **_facts(staged), error=str(exc), quality=_last_summary(staged)
         )
         raise
-    store.finish_delivery(checked["attempt"], "delivered", **_facts(staged), quality=checked.get("quality"))
-    return {"location": receipt["location"], "rows": staged.rows, "sha256": staged.sha256}
+    except Exception as exc:
+        store.finish_delivery(attempt, "failed", **_facts(staged), error=_reason(exc), quality=quality)
+        raise
 
 
 def is_permanent(exc: BaseException) -> bool:
