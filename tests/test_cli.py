@@ -110,3 +110,30 @@ def test_unknown_report_and_unreachable_source(tmp_path):
     assert "is unreachable" in result.output
     assert "s3cret" not in result.output  # the password never reaches the terminal
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_run_without_to_delivers_to_the_orgs_subscriptions_and_logs_it(
+    warehouse, tmp_path, monkeypatch, data_dir
+):
+    from flatexport.control.store import ControlStore
+
+    url = f"sqlite:///{tmp_path}/control.db"
+    monkeypatch.setenv("FLATEXPORT_CONTROL_DB_URL", url)
+    store = ControlStore(url)
+    sub = store.add_subscription(org_id="org_a", report="clickstream", destination=(tmp_path / "a").as_uri())
+    other = store.add_subscription(
+        org_id="org_b", report="clickstream", destination=(tmp_path / "b").as_uri()
+    )
+
+    result = invoke("run", "clickstream", "--date", "2024-11-04", "--org", "org_a", "--source", warehouse)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "a" / "clickstream_2024-11-04.csv").read_text().count("\n") == 3
+    assert not (tmp_path / "b").exists()  # only the named org's subscriptions
+    (attempt,) = store.deliveries()
+    assert (attempt.subscription_id, attempt.status, attempt.rows) == (sub.id, "delivered", 2)
+
+    store.set_enabled(other.id, False)
+    result = invoke("run", "clickstream", "--date", "2024-11-04", "--org", "org_b", "--source", warehouse)
+    assert result.exit_code != 0
+    assert "org 'org_b' has no enabled clickstream subscription" in result.output
+    assert not (tmp_path / "b").exists()
