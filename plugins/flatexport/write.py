@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import BinaryIO
@@ -24,21 +25,30 @@ from flatexport.specs import ColumnSpec
 
 # Cells starting like this run as formulas in Excel / Sheets / LibreOffice.
 _RISKY_FIRST = frozenset("=+-@\t\r")
-_PLAIN_NUMBER = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$"
-_PHONE = r"^\+?\(?\d[\d ().-]{5,}\d$"
+_PLAIN_NUMBER_RE = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
+_PHONE_RE = re.compile(r"^\+?\(?\d[\d ().-]{5,}\d$")
 
 
-def neutralise_formulas(text: pd.Series) -> pd.Series:
-    """Prefix an apostrophe to formula-like cells, sparing plain numbers and phone numbers."""
-    if text.empty:
-        return text
-    # A first-character test per cell (cheap) before any regex (only on the few risky cells).
-    risky = pd.Series([v[:1] in _RISKY_FIRST for v in text.to_numpy()], index=text.index)
-    if not risky.any():
-        return text
-    safe = text.str.match(_PLAIN_NUMBER, na=False) | text.str.match(_PHONE, na=False)
-    fix = risky & ~safe
-    return text.where(~fix, "'" + text)
+def _guard(cell: str) -> str:
+    """The formula guard for one risky-looking cell: numbers and phone numbers pass."""
+    if _PLAIN_NUMBER_RE.match(cell) or _PHONE_RE.match(cell):
+        return cell
+    return "'" + cell
+
+
+def text_cells(values: pd.Series) -> pd.Series:
+    """Text cells in one pass: missing and empty text become None (one empty cell), and
+    cells a spreadsheet would run as a formula get a leading apostrophe."""
+    cells: list[str | None] = []
+    append = cells.append
+    for v in values.to_numpy(dtype=object):
+        if v is None or v is pd.NA or v != v or v == "":
+            append(None)
+            continue
+        if type(v) is not str:
+            v = str(v)
+        append(_guard(v) if v[0] in _RISKY_FIRST else v)
+    return pd.Series(cells, index=values.index, dtype=object)
 
 
 def csv_cells(frame: pd.DataFrame, columns: list[ColumnSpec]) -> pd.DataFrame:
@@ -56,10 +66,10 @@ def csv_cells(frame: pd.DataFrame, columns: list[ColumnSpec]) -> pd.DataFrame:
             ints = values.astype("Int64")
             cells[col.name] = ints.astype(str).astype(object).where(ints.notna(), None)
             continue
-        text = values.astype(object).where(values.notna(), "")
         if col.type == "string":
-            text = neutralise_formulas(text.astype(str))
-        cells[col.name] = text.where(text != "", None)
+            cells[col.name] = text_cells(values)
+        else:  # dates, datetimes and arrays are already their file text
+            cells[col.name] = values.astype(object).where(values.notna(), None)
     return pd.DataFrame(cells, index=frame.index)
 
 

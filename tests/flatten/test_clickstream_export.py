@@ -225,3 +225,24 @@ def test_parallel_time_slices_give_the_same_bytes(export_events, monkeypatch, fm
     assert Path(sliced.staged.path).read_bytes() == Path(single.staged.path).read_bytes()
     assert (sliced.staged.rows, sliced.staged.sha256) == (single.staged.rows, single.staged.sha256)
     assert sliced.staged.warnings == single.staged.warnings == {"unknown event widget.opened": 1}
+
+
+def test_text_cells_one_pass_guard():
+    import pandas as pd
+
+    from flatexport.write import text_cells
+
+    values = pd.Series(["a", None, "", "=1+1", "+1 555 0100", "-12", 7, float("nan"), pd.NA, "@x", "\tt"])
+    assert text_cells(values.astype(object)).tolist() == [
+        "a",
+        None,
+        None,
+        "'=1+1",
+        "+1 555 0100",
+        "-12",
+        "7",
+        None,
+        None,
+        "'@x",
+        "'\tt",
+    ]

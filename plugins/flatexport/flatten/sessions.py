@@ -36,6 +36,7 @@ class Sessions:
         self.outputs: dict[str, pd.Series] = {}
         self._name_codes, self._names = pd.factorize(events["event_name"])
         self._first_nonempty: dict[str, pd.Series] = {}
+        self._factorized: dict[str, tuple[np.ndarray, pd.Index]] = {}
 
     def rows_of(self, event_names: tuple[str, ...], *columns: str) -> pd.DataFrame:
         """The events with these names (file order), with only the columns a rule reads:
@@ -62,6 +63,13 @@ class Sessions:
             ).drop_duplicates(SESSION)
             self._first_nonempty[field] = firsts.set_index(SESSION)[field].reindex(self.index)
         return self._first_nonempty[field]
+
+    def factorized(self, field: str) -> tuple[np.ndarray, pd.Index]:
+        """(codes, distinct values) of an extracted column, computed once per chunk: five
+        utm columns read the same page URLs."""
+        if field not in self._factorized:
+            self._factorized[field] = pd.factorize(self.events[field])
+        return self._factorized[field]
 
     @cached_property
     def local_start(self) -> pd.Series:
@@ -131,8 +139,7 @@ def rule_user_agent(s: Sessions, col: ColumnSpec) -> pd.Series:
 
 def rule_url_param(s: Sessions, col: ColumnSpec) -> pd.Series:
     field, param = col.rule["field"], col.rule["param"]
-    urls = s.events[field]
-    codes, uniques = pd.factorize(urls)
+    codes, uniques = s.factorized(field)
     values = np.array([query_params(u).get(param) or None for u in uniques] + [None], dtype=object)
     per_event = pd.DataFrame({SESSION: s.events[SESSION].to_numpy(), "v": values[codes]})
     firsts = per_event.dropna(subset=["v"]).drop_duplicates(SESSION).set_index(SESSION)["v"]
