@@ -9,9 +9,12 @@ blocked, and re-running the day repairs it.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
+from contextlib import contextmanager
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from flatexport.destinations import destination_for
@@ -120,34 +123,43 @@ def run_subscription(
         if store
         else None
     )
-    staged: StagedFile | None = None
-    quality: dict[str, Any] | None = None
-    try:
+    with outcome_recorded(store, attempt):
         staged = export_step(sub, ds, source_url)
+    with outcome_recorded(store, attempt, staged):
         quality = check_step(sub, staged, store) if check else None
+    with outcome_recorded(store, attempt, staged, quality):
         receipt = deliver_step(sub, staged, quality)
-    except QualityError as exc:
-        _finish(store, attempt, "blocked", staged, quality, str(exc))
-        raise
-    except FlatexportError as exc:
-        _finish(store, attempt, "failed", staged, quality, str(exc))
-        raise
-    except Exception as exc:
-        _finish(store, attempt, "failed", staged, quality, f"{type(exc).__name__}: {exc}")
-        raise
-    _finish(store, attempt, "delivered", staged, quality, None)
+    if store is not None:
+        store.finish_delivery(attempt, "delivered", **staged_facts(staged), quality=quality)
     return {"staged": staged.to_xcom(), "receipt": receipt, "quality": quality}
 
 
-def _finish(store, attempt, status: str, staged: StagedFile | None, quality, error: str | None) -> None:
-    if store is None or attempt is None:
-        return
-    store.finish_delivery(
-        attempt,
-        status,
-        rows=staged.rows if staged else None,
-        sha256=staged.sha256 if staged else None,
-        bytes=staged.bytes if staged else None,
-        error=error,
-        quality=quality,
-    )
+@contextmanager
+def outcome_recorded(store, attempt: int | None, staged: StagedFile | None = None, quality=None):
+    """A step's failure goes into the delivery log before it propagates: a failed check as
+    blocked (with its PII-free summary), anything else as failed. The DAG tasks and the
+    CLI record attempts through this one place."""
+    try:
+        yield
+    except QualityError as exc:
+        if store is not None and attempt is not None:
+            summary = last_quality_summary(staged) if staged else None
+            store.finish_delivery(attempt, "blocked", **staged_facts(staged), error=str(exc), quality=summary)
+        raise
+    except Exception as exc:
+        if store is not None and attempt is not None:
+            reason = str(exc) if isinstance(exc, FlatexportError) else f"{type(exc).__name__}: {exc}"
+            store.finish_delivery(attempt, "failed", **staged_facts(staged), error=reason, quality=quality)
+        raise
+
+
+def staged_facts(staged: StagedFile | None) -> dict[str, Any]:
+    if staged is None:
+        return {}
+    return {"rows": staged.rows, "sha256": staged.sha256, "bytes": staged.bytes}
+
+
+def last_quality_summary(staged: StagedFile) -> dict[str, Any] | None:
+    """The gate's PII-free summary, written beside the staged file."""
+    path = Path(staged.path + ".quality.json")
+    return json.loads(path.read_text()) if path.exists() else None

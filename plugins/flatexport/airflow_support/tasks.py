@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from contextlib import contextmanager
 from typing import Any
 
 from flatexport.errors import DeliveryError, FlatexportError, QualityError
@@ -51,7 +50,7 @@ def window_closes_at(sub: dict[str, Any], ds: dt.date) -> dt.datetime:
 
 
 def export(sub: dict[str, Any], context: dict[str, Any], store=None) -> dict[str, Any]:
-    from flatexport.pipeline import control_store, export_step
+    from flatexport.pipeline import control_store, export_step, outcome_recorded
 
     store = store or control_store()
     subscription = Subscription.model_validate(sub)
@@ -60,23 +59,20 @@ def export(sub: dict[str, Any], context: dict[str, Any], store=None) -> dict[str
     attempt = store.start_delivery(
         context["run_id"], subscription, ds, spec.file_name(ds.isoformat(), subscription.format)
     )
-    try:
+    with outcome_recorded(store, attempt):
         staged = export_step(subscription, ds, source_url=source_url_from_connection())
-    except Exception as exc:
-        store.finish_delivery(attempt, "failed", error=_reason(exc))
-        raise
     return {"staged": staged.to_xcom(), "attempt": attempt}
 
 
 def check(
     exported: dict[str, Any], sub: dict[str, Any], context: dict[str, Any], store=None
 ) -> dict[str, Any]:
-    from flatexport.pipeline import check_step, control_store
+    from flatexport.pipeline import check_step, control_store, outcome_recorded
 
     store = store or control_store()
     subscription = Subscription.model_validate(sub)
     staged = StagedFile.from_xcom(exported["staged"])
-    with _outcome_recorded(store, exported["attempt"], staged):
+    with outcome_recorded(store, exported["attempt"], staged):
         quality = check_step(subscription, staged, store, run_url=run_link(context))
     return {**exported, "quality": quality}
 
@@ -84,32 +80,16 @@ def check(
 def deliver(
     checked: dict[str, Any], sub: dict[str, Any], context: dict[str, Any], store=None
 ) -> dict[str, Any]:
-    from flatexport.pipeline import control_store, deliver_step
+    from flatexport.pipeline import control_store, deliver_step, outcome_recorded, staged_facts
 
     store = store or control_store()
     subscription = Subscription.model_validate(sub)
     staged = StagedFile.from_xcom(checked["staged"])
     quality = checked.get("quality")
-    with _outcome_recorded(store, checked["attempt"], staged, quality):
+    with outcome_recorded(store, checked["attempt"], staged, quality):
         receipt = deliver_step(subscription, staged, quality)
-    store.finish_delivery(checked["attempt"], "delivered", **_facts(staged), quality=quality)
+    store.finish_delivery(checked["attempt"], "delivered", **staged_facts(staged), quality=quality)
     return {"location": receipt["location"], "rows": staged.rows, "sha256": staged.sha256}
-
-
-@contextmanager
-def _outcome_recorded(store, attempt: int, staged: StagedFile, quality: dict[str, Any] | None = None):
-    """A step's failure goes into the delivery log before the task fails: a failed check
-    as blocked (with its PII-free summary), anything else as failed."""
-    try:
-        yield
-    except QualityError as exc:
-        store.finish_delivery(
-            attempt, "blocked", **_facts(staged), error=str(exc), quality=_last_summary(staged)
-        )
-        raise
-    except Exception as exc:
-        store.finish_delivery(attempt, "failed", **_facts(staged), error=_reason(exc), quality=quality)
-        raise
 
 
 def is_permanent(exc: BaseException) -> bool:
@@ -130,22 +110,6 @@ def source_url_from_connection() -> str | None:
     if not connection_exists(conn_id):
         return None
     return get_connection(conn_id).get_uri()
-
-
-def _facts(staged: StagedFile) -> dict[str, Any]:
-    return {"rows": staged.rows, "sha256": staged.sha256, "bytes": staged.bytes}
-
-
-def _reason(exc: BaseException) -> str:
-    return str(exc) if isinstance(exc, FlatexportError) else f"{type(exc).__name__}: {exc}"
-
-
-def _last_summary(staged: StagedFile) -> dict[str, Any] | None:
-    import json
-    from pathlib import Path
-
-    path = Path(staged.path + ".quality.json")
-    return json.loads(path.read_text()) if path.exists() else None
 
 
 def run_link(context: dict[str, Any]) -> str:

@@ -81,9 +81,6 @@ class Sessions:
         out = series.reindex(self.index)
         return out if fill is None else out.fillna(fill)
 
-    def event_names(self) -> list[str]:
-        return list(self._names)
-
     def event_counts(self) -> pd.Series:
         return pd.Series(np.bincount(self._name_codes, minlength=len(self._names)), index=self._names)
 

@@ -301,7 +301,3 @@ def build_gx_suite(checks: list[CheckDef], name: str = "flatexport") -> Any:
                 kwargs["column"] = check.column
             suite.add_expectation(cls(**kwargs, meta={"check": check.name, "part": i}))
     return suite
-
-
-def row_check_names(checks: list[CheckDef]) -> list[str]:
-    return [c.name for c in checks if c.kind == "gx"]
