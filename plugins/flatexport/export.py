@@ -18,10 +18,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from flatexport.errors import InputError
 from flatexport.extract import iter_batches, read_sql_file, whole_groups
 from flatexport.flatten import FlattenContext, expand_columns, get_flattener
+from flatexport.formats import get_format
 from flatexport.paths import staging_dir
+from flatexport.settings import get_settings
 from flatexport.specs import ColumnSpec, ReportSpec, load_spec
 from flatexport.staged import StagedFile
 from flatexport.subscriptions import Subscription
@@ -60,11 +61,7 @@ def export_workers(spec: ReportSpec) -> int:
     and one pandas chunk per worker). FLATEXPORT_EXPORT_WORKERS, default 1."""
     if not spec.options.get("sliceable"):
         return 1
-    try:
-        workers = int(os.environ.get("FLATEXPORT_EXPORT_WORKERS", "1"))
-    except ValueError:
-        raise InputError("FLATEXPORT_EXPORT_WORKERS must be a whole number") from None
-    return max(1, min(workers, os.cpu_count() or 1))
+    return max(1, min(get_settings().export_workers, os.cpu_count() or 1))
 
 
 def time_slices(window: Window, parts: int) -> list[Window]:
@@ -123,7 +120,7 @@ def run_export(
         rows=rows,
         sha256=sha256,
         bytes=size,
-        columns=[c.out_header for c in columns],  # as written in the file's header
+        columns=[get_format(sub.format).column_key(c) for c in columns],  # as named in the file
         window_start=window.start.isoformat(),
         window_end=window.end.isoformat(),
         warnings=dict(sorted(ctx.warnings.items())),
@@ -211,7 +208,7 @@ def _export_part(
     )
     ctx = FlattenContext(spec=spec, window=window, subscription=sub)
     columns = spec.select(sub.columns, sub.exclude_pii)
-    writer = ReportWriter(Path(part), sub.format.removesuffix(".gz"), columns, header=False)
+    writer = ReportWriter(Path(part), get_format(sub.format).base, columns, header=False)
     try:
         for frame in iter_frames(spec, ctx, source_url, batch_rows):
             writer.write(frame)

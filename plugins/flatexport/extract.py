@@ -7,8 +7,6 @@ regrouped so that no session (or other group) is ever split across two chunks.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import re
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -17,8 +15,9 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from flatexport.errors import SourceError, SpecError
+from flatexport.errors import SourceError, SourceUnavailable, SpecError
 from flatexport.paths import staging_dir
+from flatexport.settings import get_settings
 from flatexport.source import engine_for, is_duckdb, resolve_source_url, safe_url, sql_literal
 
 DEFAULT_BATCH_ROWS = 250_000
@@ -42,18 +41,13 @@ def _bindable(params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-_MEMORY = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
-
-
 def _configure_duckdb(conn: sa.Connection) -> None:
     """UTC sessions, and a memory cap so a large day's sort spills to disk instead of
     holding the whole day in RAM (the export's memory then stays flat as days grow).
 
-    SET takes no bound parameters, so the values are validated before use.
+    SET takes no bound parameters, so the values are validated (by the settings) before use.
     """
-    limit = os.environ.get("FLATEXPORT_DUCKDB_MEMORY_LIMIT", "512MB").strip()
-    if not _MEMORY.match(limit):
-        raise SourceError(f"FLATEXPORT_DUCKDB_MEMORY_LIMIT={limit!r} is not a size such as 1GB or 512MB")
+    limit = get_settings().duckdb_memory_limit
     spill = staging_dir() / "duckdb-spill"
     spill.mkdir(parents=True, exist_ok=True)
     conn.exec_driver_sql("SET TimeZone='UTC'")
@@ -100,12 +94,19 @@ def iter_batches(
                     sa.text(sql), _bindable(params)
                 )
                 yield from _dbapi_batches(result, batch_rows)
-    except sa.exc.OperationalError as exc:
-        raise SourceError(f"source {safe_url(url)} is unreachable: {_one_line(exc.orig)}") from exc
-    except sa.exc.ProgrammingError as exc:
-        raise SourceError(f"query failed on {safe_url(url)}: {_one_line(exc.orig)}") from exc
     except sa.exc.DBAPIError as exc:
-        raise SourceError(f"source {safe_url(url)} failed: {_one_line(exc.orig)}") from exc
+        raise source_error(url, exc) from exc
+
+
+def source_error(url: str, exc: sa.exc.DBAPIError) -> SourceError:
+    """An outage (connection refused or dropped, server shutting down) is transient and
+    retried; a refused query (missing table, bad SQL) is permanent."""
+    detail = _one_line(exc.orig)
+    if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError) or exc.connection_invalidated:
+        return SourceUnavailable(f"source {safe_url(url)} is unreachable: {detail}")
+    if isinstance(exc, sa.exc.ProgrammingError):
+        return SourceError(f"query failed on {safe_url(url)}: {detail}")
+    return SourceError(f"source {safe_url(url)} failed: {detail}")
 
 
 def _one_line(error: object) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -21,6 +20,7 @@ from flatexport.destinations import destination_for
 from flatexport.errors import DeliveryError, FlatexportError, QualityError
 from flatexport.export import run_export
 from flatexport.manifest import write_manifest
+from flatexport.settings import get_settings
 from flatexport.specs import load_spec
 from flatexport.staged import StagedFile
 from flatexport.subscriptions import Subscription
@@ -73,8 +73,8 @@ def send_quality_alert(report, run_url: str) -> None:
     """Email and/or webhook, when configured (FLATEXPORT_ALERT_SMTP_CONN_ID,
     FLATEXPORT_ALERT_WEBHOOK_CONN_ID name Airflow connections). An alert that cannot be
     sent is logged and never hides the check's own outcome."""
-    smtp = os.environ.get("FLATEXPORT_ALERT_SMTP_CONN_ID")
-    webhook = os.environ.get("FLATEXPORT_ALERT_WEBHOOK_CONN_ID")
+    settings = get_settings()
+    smtp, webhook = settings.alert_smtp_conn_id, settings.alert_webhook_conn_id
     if not (smtp or webhook):
         log.warning("quality: %s (no alert channel configured)", report.summary_line())
         return

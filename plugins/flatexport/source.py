@@ -13,13 +13,14 @@ import sqlalchemy as sa
 
 from flatexport.errors import SourceError
 from flatexport.paths import default_warehouse_path
+from flatexport.settings import get_settings
 
 ENV_VAR = "FLATEXPORT_SOURCE_URL"
 
 
 def resolve_source_url(url: str | None = None) -> str:
     """--source, else FLATEXPORT_SOURCE_URL, else the embedded sample warehouse."""
-    return url or os.environ.get(ENV_VAR) or f"duckdb:///{default_warehouse_path()}"
+    return url or get_settings().source_url or f"duckdb:///{default_warehouse_path()}"
 
 
 def safe_url(url: str) -> str:

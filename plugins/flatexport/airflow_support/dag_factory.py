@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import os
 from typing import Any
 
 import pendulum
@@ -21,16 +20,21 @@ from airflow.sdk.exceptions import AirflowFailException
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from flatexport.airflow_support import tasks
+from flatexport.errors import is_retryable
+from flatexport.settings import lenient, settings_or_defaults
 from flatexport.specs import available_reports, load_spec
 
-DEFAULT_ARGS = {
-    "owner": "flatexport",
-    # Transient failures (source hiccups, 5xx that outlived the clients' own retries).
-    "retries": int(os.environ.get("FLATEXPORT_TASK_RETRIES", "3")),
-    "retry_delay": dt.timedelta(minutes=2),
-    "retry_exponential_backoff": True,
-    "max_retry_delay": dt.timedelta(minutes=30),
-}
+
+def default_args() -> dict[str, Any]:
+    """Retries cover transient failures only (source or control-store outages, throttling,
+    5xx that outlived the clients' own retries); permanent ones fail at once."""
+    return {
+        "owner": "flatexport",
+        "retries": settings_or_defaults().task_retries,
+        "retry_delay": dt.timedelta(minutes=2),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": dt.timedelta(minutes=30),
+    }
 
 
 def family_reports(family: str) -> list[str]:
@@ -38,14 +42,15 @@ def family_reports(family: str) -> list[str]:
 
 
 def _permanent_failures_fail_fast(fn):
-    """Failed checks and refused destinations fail the task without retrying."""
+    """Permanent errors (failed checks, refused destinations, bad settings) fail the task
+    without retrying; transient ones propagate so Airflow retries them with back-off."""
 
     @functools.wraps(fn)  # keeps the signature, so TaskFlow passes only the declared arguments
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except Exception as exc:
-            if tasks.is_permanent(exc):
+            if not is_retryable(exc):
                 raise AirflowFailException(str(exc)) from exc
             raise
 
@@ -53,6 +58,13 @@ def _permanent_failures_fail_fast(fn):
 
 
 def build_family_dag(family: str, schedule_cron: str = "0 0 * * *") -> DAG:
+    """The family's DAG; a bad FLATEXPORT_* value never stops it from parsing (its tasks
+    then fail with the message naming the value)."""
+    with lenient():
+        return _build_family_dag(family, schedule_cron)
+
+
+def _build_family_dag(family: str, schedule_cron: str) -> DAG:
     reports = family_reports(family)
     if not reports:
         raise ValueError(f"no report spec has family {family!r}")
@@ -65,7 +77,7 @@ def build_family_dag(family: str, schedule_cron: str = "0 0 * * *") -> DAG:
         start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
         catchup=False,
         max_active_runs=3,
-        default_args=DEFAULT_ARGS,
+        default_args=default_args(),
         tags=["flatexport", *reports],
         doc_md=__doc__,
     ) as dag:

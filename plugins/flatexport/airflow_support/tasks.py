@@ -9,7 +9,7 @@ import logging
 import os
 from typing import Any
 
-from flatexport.errors import DeliveryError, FlatexportError, QualityError
+from flatexport.settings import get_settings
 from flatexport.specs import load_spec
 from flatexport.staged import StagedFile
 from flatexport.subscriptions import Subscription
@@ -17,8 +17,10 @@ from flatexport.window import parse_ds
 
 log = logging.getLogger(__name__)
 
-# Extra wait after a window (and its session look-ahead) closes, for late-arriving events.
-LATE_EVENT_GRACE = dt.timedelta(minutes=int(os.environ.get("FLATEXPORT_LATE_EVENT_GRACE_MINUTES", "30")))
+
+def late_event_grace() -> dt.timedelta:
+    """Extra wait after a window (and its session look-ahead) closes, for late events."""
+    return dt.timedelta(minutes=get_settings().late_event_grace_minutes)
 
 
 def report_day(context: dict[str, Any]) -> dt.date:
@@ -46,7 +48,7 @@ def window_closes_at(sub: dict[str, Any], ds: dt.date) -> dt.datetime:
 
     subscription = Subscription.model_validate(sub)
     window = report_window(load_spec(subscription.report), subscription, ds)
-    return window.extract_end + LATE_EVENT_GRACE
+    return window.extract_end + late_event_grace()
 
 
 def export(sub: dict[str, Any], context: dict[str, Any], store=None) -> dict[str, Any]:
@@ -92,19 +94,10 @@ def deliver(
     return {"location": receipt["location"], "rows": staged.rows, "sha256": staged.sha256}
 
 
-def is_permanent(exc: BaseException) -> bool:
-    """Errors another attempt cannot fix: a failed check, a refused destination."""
-    if isinstance(exc, QualityError):
-        return True
-    if isinstance(exc, DeliveryError):
-        return not exc.retryable
-    return isinstance(exc, FlatexportError) and not isinstance(exc, DeliveryError)
-
-
 def source_url_from_connection() -> str | None:
     """Production reads the warehouse named by the `flatexport_source` Airflow connection
     (its URI), when defined; otherwise FLATEXPORT_SOURCE_URL or the embedded warehouse."""
-    conn_id = os.environ.get("FLATEXPORT_SOURCE_CONN_ID", "flatexport_source")
+    conn_id = get_settings().source_conn_id
     from flatexport.connections import connection_exists, get_connection
 
     if not connection_exists(conn_id):

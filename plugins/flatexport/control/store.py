@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -23,8 +22,9 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 from flatexport.control.models import FINAL_STATUSES, DeliveryRow, SubscriptionRow, utcnow
-from flatexport.errors import FlatexportError, InputError
+from flatexport.errors import ControlStoreError, ControlStoreUnavailable, InputError
 from flatexport.paths import data_dir
+from flatexport.settings import get_settings
 from flatexport.subscriptions import Subscription
 
 ENV_URL = "FLATEXPORT_CONTROL_DB_URL"
@@ -37,13 +37,12 @@ _MIGRATE_LOCK = threading.Lock()
 _SUB_FIELDS = tuple(f for f in Subscription.model_fields if f != "id")
 
 
-class ControlStoreError(FlatexportError):
-    """The control database cannot be reached or used; the message hides any password."""
+__all__ = ["ControlStore", "ControlStoreError", "ControlStoreUnavailable", "DeliveryRecord", "default_url"]
 
 
 def default_url() -> str:
     """The env var wins (production PostgreSQL); else a SQLite file in the data folder."""
-    return os.environ.get(ENV_URL) or f"sqlite:///{data_dir() / 'control.db'}"
+    return get_settings().control_db_url or f"sqlite:///{data_dir() / 'control.db'}"
 
 
 @dataclass(frozen=True)
@@ -223,9 +222,14 @@ class ControlStore:
             return MigrationContext.configure(conn).get_current_revision()
 
     def _db_error(self, what: str, exc: sa.exc.SQLAlchemyError) -> ControlStoreError:
+        """An outage is transient (the task retries); a refused statement is not."""
         # str(exc) can carry SQL and parameters but never the URL's password.
-        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        return ControlStoreError(f"control database {self.safe_url}: {what}: {detail}")
+        detail = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
+        message = f"control database {self.safe_url}: {what}: {detail}"
+        outage = isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError | sa.exc.TimeoutError) or (
+            isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
+        )
+        return ControlStoreUnavailable(message) if outage else ControlStoreError(message)
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
