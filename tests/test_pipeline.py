@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from flatexport.errors import DeliveryError
+from flatexport.hashing import sha256_file
 from flatexport.pipeline import deliver_step
-from flatexport.staged import StagedFile, sha256_file
+from flatexport.staged import StagedFile
 from flatexport.subscriptions import Subscription
 
 

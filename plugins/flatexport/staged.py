@@ -5,17 +5,11 @@ Only this small record travels through XCom; the data stays in the staged file.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-CONTENT_TYPES = {
-    "csv": ("text/csv", None),
-    "csv.gz": ("text/csv", "gzip"),
-    "jsonl": ("application/x-ndjson", None),
-    "jsonl.gz": ("application/x-ndjson", "gzip"),
-}
+from flatexport.formats import get_format
 
 
 @dataclass(frozen=True)
@@ -37,11 +31,11 @@ class StagedFile:
 
     @property
     def content_type(self) -> str:
-        return CONTENT_TYPES[self.format][0]
+        return get_format(self.format).content_type
 
     @property
     def content_encoding(self) -> str | None:
-        return CONTENT_TYPES[self.format][1]
+        return get_format(self.format).content_encoding
 
     def to_xcom(self) -> dict[str, Any]:
         return asdict(self)
@@ -52,11 +46,3 @@ class StagedFile:
 
     def manifest_path(self) -> Path:
         return Path(self.path + ".manifest.json")
-
-
-def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()

@@ -171,7 +171,7 @@ def test_a_failed_check_blocks_delivery_alerts_without_pii_and_a_rerun_repairs(
             path.write_text("".join([*lines, lines[1]]))
             from dataclasses import replace
 
-            from flatexport.staged import sha256_file
+            from flatexport.hashing import sha256_file
 
             return replace(staged, rows=staged.rows + 1, sha256=sha256_file(path), bytes=path.stat().st_size)
 

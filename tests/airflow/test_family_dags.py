@@ -137,7 +137,7 @@ def test_a_warning_is_delivered_and_alerted(airflow_db, control_db, tmp_path, mo
             """A day where the tracker reported a device type outside desktop/mobile."""
             from dataclasses import replace
 
-            from flatexport.staged import sha256_file
+            from flatexport.hashing import sha256_file
 
             staged = real_export(sub, ds, source_url)
             path = Path(staged.path)

@@ -16,7 +16,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from flatexport.staged import StagedFile, sha256_file
+from flatexport.hashing import sha256_file
+from flatexport.staged import StagedFile
 from tests.support.moto_server import aws_connection_json, boto3_client, start_moto_server
 
 # --- moto, buckets, connections -----------------------------------------------------------

@@ -9,8 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from flatexport.hashing import sha256_file
 from flatexport.specs import ReportSpec
-from flatexport.staged import StagedFile, sha256_file
+from flatexport.staged import StagedFile
 from flatexport.subscriptions import Subscription
 
 DS = "2024-11-04"

@@ -10,7 +10,8 @@ from urllib.parse import unquote, urlparse
 
 from flatexport.destinations.base import Receipt
 from flatexport.errors import DeliveryError
-from flatexport.staged import StagedFile, sha256_file
+from flatexport.hashing import sha256_file
+from flatexport.staged import StagedFile
 
 
 def folder_from_url(url: str) -> Path:
