@@ -7,15 +7,15 @@ credentials, so a subscription can be listed, logged and passed through XCom saf
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from flatexport.errors import InputError
+from flatexport.formats import FORMATS, get_format
 
-FileFormat = Literal["csv", "csv.gz", "jsonl", "jsonl.gz"]
-FORMATS: tuple[str, ...] = ("csv", "csv.gz", "jsonl", "jsonl.gz")
+__all__ = ["FORMATS", "Subscription", "check_timezone"]
 
 
 def check_timezone(name: str) -> str:
@@ -33,7 +33,7 @@ class Subscription(BaseModel):
     org_id: str
     report: str
     destination: str  # file:///path, s3://bucket/prefix, gdrive://FOLDER_ID
-    format: FileFormat = "csv"
+    format: str = "csv"
     timezone: str = "UTC"
     columns: list[str] | None = None
     exclude_pii: bool = False
@@ -51,6 +51,11 @@ class Subscription(BaseModel):
     @classmethod
     def _tz(cls, value: str) -> str:
         return check_timezone(value)
+
+    @field_validator("format")
+    @classmethod
+    def _format(cls, value: str) -> str:
+        return get_format(value).name
 
     @field_validator("org_id")
     @classmethod

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import csv
 import gzip
-import hashlib
 import io
 import json
-import re
 import shutil
 from pathlib import Path
 from typing import BinaryIO
@@ -20,20 +18,11 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 
+from flatexport.formats import get_format
+from flatexport.formula import RISKY_FIRST, guard
+from flatexport.hashing import HashingWriter
 from flatexport.source import sql_literal
 from flatexport.specs import ColumnSpec
-
-# Cells starting like this run as formulas in Excel / Sheets / LibreOffice.
-_RISKY_FIRST = frozenset("=+-@\t\r")
-_PLAIN_NUMBER_RE = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
-_PHONE_RE = re.compile(r"^\+?\(?\d[\d ().-]{5,}\d$")
-
-
-def _guard(cell: str) -> str:
-    """The formula guard for one risky-looking cell: numbers and phone numbers pass."""
-    if _PLAIN_NUMBER_RE.match(cell) or _PHONE_RE.match(cell):
-        return cell
-    return "'" + cell
 
 
 def text_cells(values: pd.Series) -> pd.Series:
@@ -47,7 +36,7 @@ def text_cells(values: pd.Series) -> pd.Series:
             continue
         if type(v) is not str:
             v = str(v)
-        append(_guard(v) if v[0] in _RISKY_FIRST else v)
+        append(guard(v) if v[0] in RISKY_FIRST else v)
     return pd.Series(cells, index=values.index, dtype=object)
 
 
@@ -73,8 +62,9 @@ def csv_cells(frame: pd.DataFrame, columns: list[ColumnSpec]) -> pd.DataFrame:
     return pd.DataFrame(cells, index=frame.index)
 
 
-def jsonl_records(frame: pd.DataFrame, columns: list[ColumnSpec]) -> list[str]:
-    """Native JSON types per column: numbers, booleans, arrays, null."""
+def jsonl_records(frame: pd.DataFrame, columns: list[ColumnSpec], keys: list[str] | None = None) -> list[str]:
+    """Native JSON types per column: numbers, booleans, arrays, null; ``keys`` name them
+    in the file (default: the column names)."""
     converted: dict[str, list] = {}
     for col in columns:
         values = frame[col.name]
@@ -89,29 +79,11 @@ def jsonl_records(frame: pd.DataFrame, columns: list[ColumnSpec]) -> list[str]:
         else:
             converted[col.name] = [None if v is None or v is pd.NA else str(v) for v in values]
     names = [c.name for c in columns]
+    out_keys = keys or names
     return [
-        json.dumps(dict(zip(names, row, strict=True)), ensure_ascii=False, separators=(",", ":"))
+        json.dumps(dict(zip(out_keys, row, strict=True)), ensure_ascii=False, separators=(",", ":"))
         for row in zip(*(converted[n] for n in names), strict=True)
     ]
-
-
-class _HashingSink(io.RawIOBase):
-    """Counts and hashes bytes on their way to the file."""
-
-    def __init__(self, raw: BinaryIO) -> None:
-        self.raw = raw
-        self.digest = hashlib.sha256()
-        self.size = 0
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data) -> int:  # type: ignore[override]
-        view = memoryview(data)
-        self.digest.update(view)
-        self.size += len(view)
-        self.raw.write(view)
-        return len(view)
 
 
 class _FixedBlocks(io.RawIOBase):
@@ -146,34 +118,37 @@ class ReportWriter:
 
     def __init__(self, path: Path, fmt: str, columns: list[ColumnSpec], header: bool = True) -> None:
         self.path = path
-        self.fmt = fmt
+        self.fmt = get_format(fmt)
         self.columns = columns
         self.rows = 0
         self._raw = open(path, "wb")  # noqa: SIM115 - closed in close()
-        self._sink = _HashingSink(self._raw)
+        self._sink = HashingWriter(self._raw)
         stream: BinaryIO = self._sink  # type: ignore[assignment]
         self._gzip = None
         self._blocks = None
-        if fmt.endswith(".gz"):
+        if self.fmt.gzip:
             self._gzip = gzip.GzipFile(filename="", mode="wb", fileobj=stream, mtime=0, compresslevel=6)
             self._blocks = _FixedBlocks(self._gzip)  # type: ignore[arg-type]
             stream = self._blocks  # type: ignore[assignment]
         self._binary = stream
         self._text = io.TextIOWrapper(stream, encoding="utf-8", newline="", write_through=False)
         self._duck = None
-        if fmt.startswith("csv"):
+        if self.fmt.base == "csv":
             if header:
-                csv.writer(self._text, lineterminator="\n").writerow([c.out_header for c in columns])
+                csv.writer(self._text, lineterminator="\n").writerow(
+                    [self.fmt.column_key(c) for c in columns]
+                )
                 self._text.flush()
             self._part = path.with_name(path.name + ".chunk")
 
     def write(self, frame: pd.DataFrame) -> None:
         if frame.empty:
             return
-        if self.fmt.startswith("csv"):
+        if self.fmt.base == "csv":
             self._write_csv(frame)
         else:
-            self._text.write("\n".join(jsonl_records(frame, self.columns)) + "\n")
+            keys = [self.fmt.column_key(c) for c in self.columns]
+            self._text.write("\n".join(jsonl_records(frame, self.columns, keys)) + "\n")
         self.rows += len(frame)
 
     def append_body(self, part: Path, rows: int) -> None:
@@ -222,5 +197,5 @@ class ReportWriter:
             self._raw.close()
         finally:
             self.path.unlink(missing_ok=True)
-            if self.fmt.startswith("csv"):
+            if self.fmt.base == "csv":
                 self._part.unlink(missing_ok=True)

@@ -15,7 +15,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+# The formats the initial migration allowed (0001 pins them in a CHECK constraint).
 FORMATS = ("csv", "csv.gz", "jsonl", "jsonl.gz")
+
 STATUSES = ("started", "delivered", "failed", "blocked")
 FINAL_STATUSES = ("delivered", "failed", "blocked")
 

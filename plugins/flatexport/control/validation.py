@@ -12,7 +12,8 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from flatexport.errors import FlatexportError, InputError
-from flatexport.subscriptions import FORMATS, Subscription, check_timezone
+from flatexport.formats import get_format
+from flatexport.subscriptions import Subscription, check_timezone
 
 if TYPE_CHECKING:
     from flatexport.specs import ReportSpec
@@ -30,9 +31,7 @@ _SCHEME_OPTIONS = {
 
 
 def check_format(fmt: str) -> str:
-    if fmt not in FORMATS:
-        raise InputError(f"unknown format {fmt!r} (use one of: {', '.join(FORMATS)})")
-    return fmt
+    return get_format(fmt).name
 
 
 def check_report_and_columns(sub: Subscription) -> None:

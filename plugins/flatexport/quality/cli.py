@@ -14,14 +14,13 @@ from pathlib import Path
 import click
 
 from flatexport import paths
-
-DATA_SUFFIXES = (".csv", ".csv.gz", ".jsonl", ".jsonl.gz")
+from flatexport.formats import format_of_file
 
 
 def staged_files(staging: str | Path, org: str, report: str, ds: str) -> list[Path]:
     """Staged data files: <staging_dir>/<report>/<org_id>/<ds>/<subscription id>/<file name>."""
     base = Path(staging) / report / org / ds
-    return sorted(p for p in base.glob("*/*") if p.is_file() and p.name.endswith(DATA_SUFFIXES))
+    return sorted(p for p in base.glob("*/*") if p.is_file() and format_of_file(p.name) is not None)
 
 
 def _day(_ctx: click.Context, _param: click.Parameter, value: str) -> str:

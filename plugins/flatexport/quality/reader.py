@@ -17,20 +17,19 @@ from typing import Any, TextIO
 
 import pandas as pd
 
+from flatexport.formats import FileFormat, format_of_file, get_format
+
 DEFAULT_CHUNKSIZE = 200_000
 
 
-def file_format(path: str, declared: str | None = None) -> str:
+def file_format(path: str, declared: str | None = None) -> FileFormat:
     if declared:
-        return declared
-    for fmt in ("csv.gz", "jsonl.gz", "csv", "jsonl"):
-        if path.endswith("." + fmt):
-            return fmt
-    return "csv"
+        return get_format(declared)
+    return format_of_file(path) or get_format("csv")
 
 
-def open_text(path: str, fmt: str) -> TextIO:
-    if fmt.endswith(".gz"):
+def open_text(path: str, fmt: FileFormat) -> TextIO:
+    if fmt.gzip:
         return gzip.open(path, "rt", encoding="utf-8", newline="")  # type: ignore[return-value]
     return open(path, encoding="utf-8", newline="")
 
@@ -71,7 +70,7 @@ class StagedReader:
 
     @property
     def is_jsonl(self) -> bool:
-        return self.format.startswith("jsonl")
+        return self.format.base == "jsonl"
 
     def prepare(self) -> list[str]:
         """Read the header (CSV: also a structural pass over all rows)."""

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flatexport.errors import SpecError
+from flatexport.formats import FileFormat, get_format
+from flatexport.formula import NEEDS_GUARD
 from flatexport.quality.results import SEVERITIES, Severity
 from flatexport.specs import ColumnSpec, ReportSpec
 from flatexport.subscriptions import Subscription
@@ -27,9 +29,8 @@ _TIME = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?"
 DATETIME_RE = rf"^{_DAY}T{_TIME}(?:Z|[+-][0-9]{{2}}:[0-9]{{2}})\Z"
 ARRAY_RE = r"^\[[\s\S]*\]\Z"
 BOOLEAN_VALUES = ["true", "false"]
-# A text cell a spreadsheet would run as a formula, unless it is a plain number or a
-# phone number (+1 555 0100): the writer must have prefixed it with an apostrophe.
-FORMULA_RE = r"^(?![+-]?[0-9][0-9 ().-]*\Z)[=+\-@\t\r]"
+# A text cell a spreadsheet would run as a formula: the writer's own predicate.
+FORMULA_RE = NEEDS_GUARD.pattern
 
 # Dataset-level kinds computed by the validator itself.
 DATASET_KINDS = ("readable", "columns", "rows", "row_count", "tenant", "subscription", "unique")
@@ -63,19 +64,22 @@ class CheckDef:
 def expected_columns(
     spec: ReportSpec, subscription: Subscription, staged_columns: list[str] | None = None
 ) -> list[str]:
-    """The header the subscription should get: its column choice, PII left out on request.
+    """The columns the subscription's file should have, named as its format names them
+    (CSV: the spec header; JSON Lines: the column name): its column choice, PII left out
+    on request.
 
     A column whose names come from the data (rule kind ``expand``) stands for the staged
-    header's columns that no other spec column claims, in their place.
+    file's columns that no other spec column claims, in their place.
     """
+    key = get_format(subscription.format).column_key
     chosen = spec.select(subscription.columns, subscription.exclude_pii)
     if not staged_columns or not any(c.rule_kind == "expand" for c in chosen):
-        return [c.out_header for c in chosen]
-    fixed = {c.out_header for c in chosen if c.rule_kind != "expand"}
+        return [key(c) for c in chosen]
+    fixed = {key(c) for c in chosen if c.rule_kind != "expand"}
     dynamic = [h for h in staged_columns if h not in fixed]
     out: list[str] = []
     for col in chosen:
-        out.extend(dynamic if col.rule_kind == "expand" else [col.out_header])
+        out.extend(dynamic if col.rule_kind == "expand" else [key(col)])
     return out
 
 
@@ -92,7 +96,7 @@ def snake_to_class(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
 
-def _type_checks(col: ColumnSpec) -> list[tuple[str, GxExpectation]]:
+def _type_checks(col: ColumnSpec, fmt: FileFormat) -> list[tuple[str, GxExpectation]]:
     c = col.name
     if col.type == "integer":
         return [
@@ -123,7 +127,10 @@ def _type_checks(col: ColumnSpec) -> list[tuple[str, GxExpectation]]:
             (f"{c} is JSON array", GxExpectation("expect_column_values_to_match_regex", {"regex": ARRAY_RE})),
             (f"{c} is valid JSON", GxExpectation("expect_column_values_to_be_json_parseable", {})),
         ]
-    # string: free text, but formula-looking cells must have been neutralised
+    # string: free text; where the format is opened in spreadsheets, formula-looking
+    # cells must have been neutralised by the writer's own guard
+    if not fmt.guards_formulas:
+        return []
     return [
         (
             f"{c} formulas neutralised",
@@ -199,9 +206,12 @@ def _spec_expectation_checks(spec: ReportSpec, present: set[str]) -> list[CheckD
     return out
 
 
-def derive_checks(spec: ReportSpec, columns: list[str], ds: str, org_id: str) -> list[CheckDef]:
+def derive_checks(
+    spec: ReportSpec, columns: list[str], ds: str, org_id: str, fmt: FileFormat | None = None
+) -> list[CheckDef]:
     """All checks for one staged file whose header is ``columns`` (spec column names found
     in it get the column checks; missing ones are reported by "columns match spec")."""
+    fmt = fmt or get_format("csv")
     by_header = header_map(spec)
     present_specs = [by_header[h] for h in dict.fromkeys(columns) if h in by_header]
     present = {c.name for c in present_specs}
@@ -264,7 +274,7 @@ def derive_checks(spec: ReportSpec, columns: list[str], ds: str, org_id: str) ->
             continue
         if col.name in (spec.ds_column, spec.org_column):
             continue  # the equality check above is stricter than a format check
-        for name, exp in _type_checks(col):
+        for name, exp in _type_checks(col, fmt):
             checks.append(CheckDef(name, "error", "gx", col.name, expectations=(exp,)))
         if col.values:
             checks.append(

@@ -253,10 +253,10 @@ def validate_staged(
     """
     started = time.perf_counter()
     run_day = ds or staged.ds
-    reader = StagedReader(staged.path, staged.format or None, chunksize)
+    reader = StagedReader(staged.path, staged.format or subscription.format, chunksize)
     header = reader.prepare()
     expected = expected_columns(spec, subscription, list(staged.columns))
-    checks = derive_checks(spec, header, run_day, subscription.org_id)
+    checks = derive_checks(spec, header, run_day, subscription.org_id, reader.format)
     by_header = header_map(spec)
     positions: dict[str, int] = {}
     for i, h in enumerate(header):
