@@ -86,11 +86,7 @@ def peak_rss_mb() -> float:
 def _kind_map(con) -> None:
     from flatexport.specs import load_spec
 
-    rows = [
-        (e["kind"], e.get("category", ""), e.get("action", ""))
-        for s in load_spec("activity").options["sections"]
-        for e in s["entries"]
-    ]
+    rows = [(e.kind, e.category, e.action) for s in load_spec("activity").options.sections for e in s.entries]
     con.execute("CREATE TEMP TABLE kind_map (kind TEXT, category TEXT, action TEXT)")
     con.executemany("INSERT INTO kind_map VALUES (?, ?, ?)", rows)
 

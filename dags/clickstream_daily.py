@@ -2,4 +2,4 @@
 
 from flatexport.airflow_support.dag_factory import build_family_dag
 
-dag = build_family_dag("clickstream_daily")
+dag = build_family_dag("clickstream")

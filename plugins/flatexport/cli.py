@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from flatexport.cli_scope import pop_scope_options, with_scope_options
 from flatexport.errors import FlatexportError, InputError
 from flatexport.subscriptions import FORMATS, Subscription, check_timezone
 from flatexport.window import parse_ds
@@ -55,23 +56,6 @@ def _csv_list(_ctx, _param, value):
 
 
 @main.command()
-@click.option("--source", "source_url", help="SQLAlchemy URL (default: the embedded DuckDB warehouse).")
-@click.option("--sessions", default=3000, show_default=True, help="Sessions per org and day.")
-@click.option("--activity-events", default=2000, show_default=True, help="Activity events per org and day.")
-@click.option("--seed", "seed_value", default=7, show_default=True)
-def seed(source_url: str | None, sessions: int, activity_events: int, seed_value: int) -> None:
-    """Create the sample warehouse: every source table, several orgs and days."""
-    from flatexport.seed.warehouse import seed_all
-    from flatexport.source import resolve_source_url, safe_url
-
-    url = resolve_source_url(source_url)
-    counts = seed_all(url, sessions_per_org_day=sessions, activity_events=activity_events, seed=seed_value)
-    click.echo(f"seeded {safe_url(url)}")
-    for table, n in counts.items():
-        click.echo(f"  {table}: {n:,} rows")
-
-
-@main.command()
 @click.argument("report")
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file instead of stdout."
@@ -88,20 +72,6 @@ def docs(report: str, out: Path | None) -> None:
         click.echo(text)
 
 
-def _check_org(report: str, org: str, source_url: str | None) -> None:
-    from flatexport.extract import iter_batches, read_sql_file
-    from flatexport.paths import include_dir
-    from flatexport.specs import load_spec
-
-    spec = load_spec(report)
-    sql_name = spec.options.get("org_exists_sql")
-    if not sql_name:
-        return
-    sql = read_sql_file(include_dir() / "sql" / sql_name)
-    if not any(not b.empty for b in iter_batches(sql, {"org_id": org}, source_url)):
-        raise InputError(f"unknown org {org!r}: the source has no {report} data for it")
-
-
 @main.command()
 @click.argument("report")
 @click.option("--date", "ds", required=True, callback=_date, help="The day to export, YYYY-MM-DD.")
@@ -116,7 +86,7 @@ def _check_org(report: str, org: str, source_url: str | None) -> None:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
 @click.option("--columns", callback=_csv_list, help="Comma-separated subset of columns.")
 @click.option("--exclude-pii", is_flag=True, help="Leave out the columns the spec flags as PII.")
-@click.option("--company", "company_id", type=int, help="Planroom: only this company's jobs.")
+@with_scope_options
 @click.option("--no-check", is_flag=True, help="Skip the data-quality gate (not recommended).")
 def run(
     report: str,
@@ -128,17 +98,22 @@ def run(
     fmt: str,
     columns: list[str] | None,
     exclude_pii: bool,
-    company_id: int | None,
     no_check: bool,
+    **scope_opts: object,
 ) -> None:
-    """Export REPORT for one org and day: into --to DIR, or to the org's subscriptions."""
+    """Export REPORT for one org and day: into --to DIR, or to the org's subscriptions
+    (those whose scope has the values given, when scope options are given)."""
+    from flatexport.export import check_org_and_scope
+    from flatexport.families import scope_from_options
     from flatexport.pipeline import control_store, run_subscription
     from flatexport.specs import load_spec
 
-    load_spec(report)
+    spec = load_spec(report)
+    given = pop_scope_options(scope_opts)
+    scope = scope_from_options(spec, given)
     if timezone:
         check_timezone(timezone)
-    _check_org(report, org, source_url)
+    check_org_and_scope(spec, org, scope, source_url)
     run_id = f"cli__{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}"
     if to_dir is not None:
         sub = Subscription(
@@ -150,14 +125,22 @@ def run(
             timezone=timezone or "UTC",
             columns=columns,
             exclude_pii=exclude_pii,
-            company_id=company_id,
+            scope=scope.stored(),
         )
         _report(run_subscription(sub, ds, run_id, source_url, store=None, check=not no_check))
         return
     store = control_store()
-    subs = [s for s in store.list(org=org, report=report, enabled_only=True)]
+    wanted = scope.stored()
+    subs = [
+        s
+        for s in store.list(org=org, report=report, enabled_only=True)
+        if all(s.scope.get(k) == v for k, v in wanted.items())
+    ]
     if not subs:
-        raise InputError(f"org {org!r} has no enabled {report} subscription (add one, or pass --to DIR)")
+        scoped = "".join(f" with {k} {v}" for k, v in wanted.items())
+        raise InputError(
+            f"org {org!r} has no enabled {report} subscription{scoped} (add one, or pass --to DIR)"
+        )
     failures = 0
     for sub in subs:
         try:
@@ -199,7 +182,10 @@ def dag_test(dag_id: str, ds: dt.date) -> None:
 
 
 def _register_optional() -> None:
-    """Commands that live with their subsystem (control plane, quality)."""
+    """Commands that live with their subsystem (control plane, quality, sample data)."""
+    from flatexport.seed.cli import seed
+
+    main.add_command(seed)
     try:
         from flatexport.control.cli import deliveries, destinations
 

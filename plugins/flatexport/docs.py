@@ -1,13 +1,15 @@
 """The data dictionary a customer reads, rendered from the report spec it describes.
 
-Generated rather than written so it can never drift from what the export produces.
+Generated rather than written so it can never drift from what the export produces: the
+columns from the spec, the file name from the one naming rule, the source tables from
+their one declaration, and any page of the report's family before it.
 """
 
 from __future__ import annotations
 
 from itertools import groupby
 
-from flatexport.specs import ColumnSpec, ReportSpec
+from flatexport.specs import ColumnSpec, ReportSpec, file_name
 
 
 def _cell(text: str) -> str:
@@ -27,13 +29,24 @@ def _notes(col: ColumnSpec) -> str:
     return _cell(" ".join(notes))
 
 
+def _example_scope(spec: ReportSpec) -> object:
+    """The report's scope with a placeholder in each required field, so the file name
+    shows where a scope goes (``..._action-<action_id>_<YYYY-MM-DD>.csv``)."""
+    from flatexport.families import family_of
+
+    model = family_of(spec).scope_model(spec)
+    return model.model_construct(
+        **{f: f"<{f}>" for f, info in model.model_fields.items() if info.is_required()}
+    )
+
+
 def render_data_dictionary(spec: ReportSpec) -> str:
     lines = [
         f"# {spec.title} — data dictionary",
         "",
         _cell(spec.description),
         "",
-        f"- Report: `{spec.report}` · file `{spec.file_stem}_<YYYY-MM-DD>.csv` "
+        f"- Report: `{spec.report}` · file `{file_name(spec, '<YYYY-MM-DD>', 'csv', _example_scope(spec))}` "
         f"(also `.csv.gz`, `.jsonl`, `.jsonl.gz`) · schema version {spec.schema_version}",
         f"- Source: {spec.source_document}",
         f"- Rows ordered by {', '.join(spec.order_by)}"
@@ -57,19 +70,35 @@ def render_data_dictionary(spec: ReportSpec) -> str:
                 f"{'yes' if col.pii else ''} | {_notes(col)} |"
             )
         lines.append("")
+    lines += source_tables(spec)
     return "\n".join(lines)
 
 
-def render_for(report: str) -> str:
-    """A report's docs page; reports may bring their own renderer (spec option `docs`)."""
-    import importlib
+def source_tables(spec: ReportSpec) -> list[str]:
+    """The source tables the report's query reads, as their contracts declare them."""
+    from flatexport.extract import read_sql_file
+    from flatexport.seed.schema import tables_read_by
 
+    tables = tables_read_by(read_sql_file(spec.sql_path()))
+    if not tables:
+        return []
+    lines = [
+        "## Source tables",
+        "",
+        "The export reads these tables of the org (times are stored in UTC):",
+        "",
+    ]
+    for table in tables:
+        lines += [f"`{table.name}` (contract: {table.contract})", "", "```sql", table.ddl, "```", ""]
+    return lines
+
+
+def render_for(report: str) -> str:
+    """A report's docs page: its family's page (if it has one), then the dictionary."""
+    from flatexport.families import family_of
     from flatexport.specs import load_spec
 
     spec = load_spec(report)
-    renderer = spec.options.get("docs")
-    if renderer:
-        module, _, func = renderer.partition(":")
-        page = getattr(importlib.import_module(module), func)(spec)
-        return page.rstrip() + "\n\n" + render_data_dictionary(spec)
-    return render_data_dictionary(spec)
+    page = family_of(spec).docs_page(spec)
+    dictionary = render_data_dictionary(spec)
+    return page.rstrip() + "\n\n" + dictionary if page else dictionary

@@ -18,32 +18,42 @@ from pathlib import Path
 
 import pandas as pd
 
-from flatexport.extract import iter_batches, read_sql_file, whole_groups
-from flatexport.flatten import FlattenContext, expand_columns, get_flattener
+from flatexport.errors import InputError
+from flatexport.extract import chunks, has_rows, iter_batches, read_sql_file
+from flatexport.families import family_of, parse_scope
+from flatexport.families.base import Scope
+from flatexport.flatten import FlattenContext
 from flatexport.formats import get_format
 from flatexport.paths import staging_dir
 from flatexport.settings import get_settings
-from flatexport.specs import ColumnSpec, ReportSpec, load_spec
+from flatexport.specs import ColumnSpec, ReportSpec, file_name, load_spec
 from flatexport.staged import StagedFile
 from flatexport.subscriptions import Subscription
-from flatexport.window import Window, day_window, parse_ds
+from flatexport.window import Window, parse_ds
 from flatexport.write import ReportWriter
 
 log = logging.getLogger(__name__)
 
 
 def report_window(spec: ReportSpec, sub: Subscription, ds: dt.date) -> Window:
-    """The day in the subscription's zone, widened by the longest session when the
-    report has sessions (a session may start 90 minutes before midnight and end after)."""
-    reach = dt.timedelta(minutes=int(spec.options.get("session_max_minutes", 0)))
-    return day_window(ds, sub.timezone, lookback=reach, lookahead=reach)
+    """The time a run for ``ds`` covers in the subscription's zone: the report's family
+    decides (a day, a day widened by the longest session, everything up to a cutoff)."""
+    return family_of(spec).window(spec, ds, sub.timezone)
 
 
 def query_params(spec: ReportSpec, sub: Subscription, window: Window) -> dict[str, object]:
-    """Every report query gets the tenant and the window; scoped reports get their scope."""
-    params: dict[str, object] = {"org_id": sub.org_id, **window.params()}
-    params["company_id"] = sub.company_id
-    return params
+    """Every report query gets the tenant and the window; the family adds what the
+    subscription's scope binds (a company, an action)."""
+    scope = parse_scope(spec, sub.scope)
+    return {**family_of(spec).query_params(spec, scope), "org_id": sub.org_id, **window.params()}
+
+
+def check_org_and_scope(spec: ReportSpec, org_id: str, scope: Scope, source_url: str | None) -> None:
+    """Before a run: the source must know the org (``include/sql/<report>/org_exists.sql``,
+    so a typo in --org is not mistaken for a quiet day) and the scope must be the org's."""
+    if not has_rows(spec.sql_dir() / "org_exists.sql", {"org_id": org_id}, source_url):
+        raise InputError(f"unknown org {org_id!r}: the source has no {spec.report} data for it")
+    family_of(spec).check_scope(spec, scope, org_id, source_url)
 
 
 def staged_path(sub: Subscription, spec: ReportSpec, ds: dt.date, root: Path | None = None) -> Path:
@@ -51,7 +61,7 @@ def staged_path(sub: Subscription, spec: ReportSpec, ds: dt.date, root: Path | N
     a failed file stays inspectable and re-runs overwrite only their own."""
     folder = (root or staging_dir()) / spec.report / sub.org_id / ds.isoformat() / str(sub.id)
     folder.mkdir(parents=True, exist_ok=True)
-    return folder / spec.file_name(ds.isoformat(), sub.format)
+    return folder / file_name(spec, ds, sub.format, sub.scope)
 
 
 def export_workers(spec: ReportSpec) -> int:
@@ -59,7 +69,7 @@ def export_workers(spec: ReportSpec) -> int:
     window (spec option ``sliceable``) can be cut into that many time slices, exported in
     parallel and joined in order: the same bytes, sooner, for more memory (one DuckDB
     and one pandas chunk per worker). FLATEXPORT_EXPORT_WORKERS, default 1."""
-    if not spec.options.get("sliceable"):
+    if not spec.options.sliceable:
         return 1
     return max(1, min(get_settings().export_workers, os.cpu_count() or 1))
 
@@ -75,14 +85,17 @@ def time_slices(window: Window, parts: int) -> list[Window]:
 def iter_frames(
     spec: ReportSpec, ctx: FlattenContext, source_url: str | None, batch_rows: int | None
 ) -> Iterator[pd.DataFrame]:
-    """Extract the window's rows and flatten them chunk by chunk."""
-    flattener = get_flattener(spec)
+    """Extract the window's rows and flatten them chunk by chunk, as the family says."""
+    family = family_of(spec)
     sql = read_sql_file(spec.sql_path())
     params = query_params(spec, ctx.subscription, ctx.window)
     batches = iter_batches(sql, params, source_url, **_batch_kw(batch_rows))
-    chunks = whole_groups(batches, flattener.group_key) if flattener.group_key else batches
-    for chunk in chunks:
-        yield flattener.fn(chunk, ctx)
+    for chunk in chunks(batches, family.chunking(spec)):
+        yield family.flatten(chunk, ctx)
+
+
+def flatten_context(spec: ReportSpec, sub: Subscription, window: Window) -> FlattenContext:
+    return FlattenContext(spec=spec, window=window, subscription=sub, scope=parse_scope(spec, sub.scope))
 
 
 def run_export(
@@ -96,7 +109,7 @@ def run_export(
     day = parse_ds(ds)
     window = report_window(spec, sub, day)
     columns = spec.select(sub.columns, sub.exclude_pii)
-    ctx = FlattenContext(spec=spec, window=window, subscription=sub)
+    ctx = flatten_context(spec, sub, window)
     path = out_path or staged_path(sub, spec, day)
     tmp = path.with_name(f".{path.name}.part")
 
@@ -112,7 +125,7 @@ def run_export(
         log.info("%s %s %s warnings: %s", spec.report, sub.org_id, day, dict(ctx.warnings))
     return StagedFile(
         path=str(path),
-        name=spec.file_name(day.isoformat(), sub.format),
+        name=file_name(spec, day, sub.format, sub.scope),
         report=spec.report,
         org_id=sub.org_id,
         ds=day.isoformat(),
@@ -137,18 +150,19 @@ def _export_in_process(
     batch_rows: int | None,
 ) -> tuple[int, str, int, list[ColumnSpec]]:
     fmt = ctx.subscription.format
-    # Reports with data-dependent (`expand`) columns learn them from the first frame, so
-    # their header is written only once that frame is there.
-    expands = any(c.rule_kind == "expand" for c in columns)
-    writer = None if expands else ReportWriter(tmp, fmt, columns)
+    family = family_of(spec)
+    # Columns only the data can name (the family's) are learnt from the first frame, so
+    # the header is written only once that frame is there.
+    from_data = bool(family.data_columns(spec) & {c.name for c in columns})
+    writer = None if from_data else ReportWriter(tmp, fmt, columns)
     try:
         for frame in iter_frames(spec, ctx, source_url, batch_rows):
             if writer is None:
-                columns = expand_columns(columns, frame)
+                columns = family.output_columns(spec, columns, frame)
                 writer = ReportWriter(tmp, fmt, columns)
             writer.write(frame)
         if writer is None:
-            columns = expand_columns(columns, None)
+            columns = family.output_columns(spec, columns, None)
             writer = ReportWriter(tmp, fmt, columns)
         rows, sha256, size = writer.close()
     except BaseException:
@@ -206,7 +220,7 @@ def _export_part(
         start=dt.datetime.fromisoformat(start),
         end=dt.datetime.fromisoformat(end),
     )
-    ctx = FlattenContext(spec=spec, window=window, subscription=sub)
+    ctx = flatten_context(spec, sub, window)
     columns = spec.select(sub.columns, sub.exclude_pii)
     writer = ReportWriter(Path(part), get_format(sub.format).base, columns, header=False)
     try:

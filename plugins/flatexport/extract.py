@@ -10,7 +10,7 @@ import datetime as dt
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -19,6 +19,9 @@ from flatexport.errors import SourceError, SourceUnavailable, SpecError
 from flatexport.paths import staging_dir
 from flatexport.settings import get_settings
 from flatexport.source import engine_for, is_duckdb, resolve_source_url, safe_url, sql_literal
+
+if TYPE_CHECKING:
+    from flatexport.families.base import Chunking
 
 DEFAULT_BATCH_ROWS = 250_000
 _DUCKDB_VECTOR = 2048  # rows per DuckDB vector; fetch_df_chunk counts in vectors
@@ -98,6 +101,11 @@ def iter_batches(
         raise source_error(url, exc) from exc
 
 
+def has_rows(sql_path: Path, params: dict[str, Any], source_url: str | None = None) -> bool:
+    """Whether a check query (``org_exists.sql``, a scope check) returns any row."""
+    return any(not b.empty for b in iter_batches(read_sql_file(sql_path), params, source_url))
+
+
 def source_error(url: str, exc: sa.exc.DBAPIError) -> SourceError:
     """An outage (connection refused or dropped, server shutting down) is transient and
     retried; a refused query (missing table, bad SQL) is permanent."""
@@ -111,6 +119,20 @@ def source_error(url: str, exc: sa.exc.DBAPIError) -> SourceError:
 
 def _one_line(error: object) -> str:
     return " ".join(str(error).split())
+
+
+def chunks(batches: Iterable[pd.DataFrame], chunking: Chunking) -> Iterator[pd.DataFrame]:
+    """The batches re-cut as the report's family asks: whole groups, the whole window in
+    one chunk, or as they come."""
+    if chunking.whole_window:
+        frames = list(batches)
+        if frames:
+            yield frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        return
+    if chunking.group_key:
+        yield from whole_groups(batches, chunking.group_key)
+        return
+    yield from batches
 
 
 def whole_groups(batches: Iterable[pd.DataFrame], key: str) -> Iterator[pd.DataFrame]:

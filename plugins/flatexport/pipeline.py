@@ -21,7 +21,7 @@ from flatexport.errors import DeliveryError, FlatexportError, QualityError
 from flatexport.export import run_export
 from flatexport.manifest import write_manifest
 from flatexport.settings import get_settings
-from flatexport.specs import load_spec
+from flatexport.specs import file_name, load_spec
 from flatexport.staged import StagedFile
 from flatexport.subscriptions import Subscription
 
@@ -119,7 +119,7 @@ def run_subscription(
 ) -> dict[str, Any]:
     """All three steps for one subscription, recording the attempt in the delivery log."""
     attempt = (
-        store.start_delivery(run_id, sub, ds, load_spec(sub.report).file_name(ds.isoformat(), sub.format))
+        store.start_delivery(run_id, sub, ds, file_name(load_spec(sub.report), ds, sub.format, sub.scope))
         if store
         else None
     )

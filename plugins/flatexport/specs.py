@@ -7,9 +7,10 @@ quality suite and the writer all follow from the same file.
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -18,6 +19,7 @@ from flatexport.errors import InputError, SpecError
 from flatexport.paths import include_dir
 
 ColumnType = Literal["integer", "number", "string", "boolean", "date", "datetime", "array"]
+Severity = Literal["error", "warn"]
 
 
 class ColumnSpec(BaseModel):
@@ -50,22 +52,35 @@ class Expectation(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: str
-    severity: Literal["error", "warn"] = "error"
+    severity: Severity = "error"
     kwargs: dict[str, Any] = Field(default_factory=dict)
 
 
-class ReportSpec(BaseModel):
+class ReportOptions(BaseModel):
+    """The ``options:`` of a spec, typed by its family (which extends this model), so a
+    misspelt option fails when the spec loads, naming the file and the field."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Rows are keyed by time in the window: the file may be exported in parallel time
+    # slices (FLATEXPORT_EXPORT_WORKERS) and joined in order, giving the same bytes.
+    sliceable: bool = False
+
+
+OptionsT = TypeVar("OptionsT", bound=ReportOptions)
+
+
+class ReportSpec(BaseModel, Generic[OptionsT]):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     report: str
     title: str
     description: str
-    family: str  # the DAG that runs it: clickstream_daily, activity_daily, ...
+    family: str  # the family module that runs it (flatexport.families.<family>)
     source_document: str
     schema_version: int = 1
     file_stem: str
     sql: str  # path below include/sql
-    flattener: str  # the rule set that turns extracted rows into output rows
     key: str | None = None  # unique per file
     org_column: str | None = None  # output column holding the org, if any
     ds_column: str | None = None
@@ -73,7 +88,9 @@ class ReportSpec(BaseModel):
     engines: list[str] = Field(default_factory=list)
     decisions: list[str] = Field(default_factory=list)
     expectations: list[Expectation] = Field(default_factory=list)
-    options: dict[str, Any] = Field(default_factory=dict)  # report-specific data (e.g. a kind map)
+    severity: dict[str, Severity] = Field(default_factory=dict)  # check name -> overriding severity
+    volume: dict[str, Any] = Field(default_factory=dict)  # row-volume tolerance (VolumeTolerance fields)
+    options: OptionsT  # typed by the family: see load_spec
     columns: list[ColumnSpec]
 
     @model_validator(mode="after")
@@ -90,6 +107,12 @@ class ReportSpec(BaseModel):
                 raise ValueError(f"column {col.name}: engine '{col.engine}' is not in engines")
             if not col.inactive and not col.rule_kind:
                 raise ValueError(f"column {col.name}: rule.kind is required")
+        from flatexport.quality.volume import VolumeTolerance
+
+        try:
+            VolumeTolerance(**self.volume)
+        except TypeError as exc:
+            raise ValueError(f"volume: {exc}") from None
         return self
 
     @property
@@ -122,8 +145,25 @@ class ReportSpec(BaseModel):
     def sql_path(self) -> Path:
         return include_dir() / "sql" / self.sql
 
-    def file_name(self, ds: str, fmt: str = "csv") -> str:
-        return f"{self.file_stem}_{ds}.{fmt}"
+    def sql_dir(self) -> Path:
+        """``include/sql/<report>/``: the report's queries (extract, org check, scope checks)."""
+        return include_dir() / "sql" / self.report
+
+
+def file_name(spec: ReportSpec, ds: str | dt.date, fmt: str = "csv", scope: Any = None) -> str:
+    """The delivered file's name, the one rule: ``<stem>[_<scope part>]_<day>.<extension>``
+    (``messages_action-12_2024-11-04.csv``); the scope part comes from the report's family.
+    ``scope`` is a subscription's scope (validated here) or a Scope model; ``ds`` may be a
+    placeholder such as ``<YYYY-MM-DD>`` (the docs)."""
+    from flatexport.families import family_of, parse_scope
+    from flatexport.families.base import Scope
+    from flatexport.formats import get_format
+
+    typed = scope if isinstance(scope, Scope) else parse_scope(spec, scope)
+    part = family_of(spec).file_scope(spec, typed)
+    day = ds.isoformat() if isinstance(ds, dt.date) else ds
+    stem = f"{spec.file_stem}_{part}" if part else spec.file_stem
+    return f"{stem}_{day}.{get_format(fmt).extension}"
 
 
 def spec_dir() -> Path:
@@ -144,14 +184,29 @@ def _format_validation(path: Path, err: ValidationError) -> str:
 
 @cache
 def _load(path: Path) -> ReportSpec:
+    """Validate a spec with its family's options model (``ReportSpec[Options]``), so the
+    options are checked and typed in the same pass as the rest of the spec."""
+    from flatexport.families import get_family
+
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise SpecError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise SpecError(f"{path}: expected a mapping of spec fields")
+    if not isinstance(raw.get("family"), str):
+        raise SpecError(f"{path}: family: required (the family module that runs the report)")
     try:
-        return ReportSpec.model_validate(raw)
+        family = get_family(raw["family"])
+    except SpecError as exc:
+        raise SpecError(f"{path}: family: {exc}") from None
+    try:
+        spec = ReportSpec[family.options_model].model_validate({"options": {}, **raw})
     except ValidationError as exc:
         raise SpecError(_format_validation(path, exc)) from exc
+    if spec.report != path.stem:
+        raise SpecError(f"{path}: report: {spec.report!r} must match the file name ({path.stem!r})")
+    return spec
 
 
 def load_spec(report: str) -> ReportSpec:

@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from flatexport.errors import InputError
 from flatexport.formats import FORMATS, get_format
@@ -41,8 +41,9 @@ class Subscription(BaseModel):
     kms_key: str | None = None  # S3 SSE-KMS key
     expected_bucket_owner: str | None = None  # S3 account id, when known
     subject: str | None = None  # Drive: domain-wide delegation user to impersonate
-    company_id: int | None = None  # planroom: only this company's jobs
-    entries: list[str] | None = None  # activity: exporter entries ("section.name") to include
+    # The part of the org's data it asks for, as the report's scope model allows ({} =
+    # all of it); validated and normalised below, stored as JSON.
+    scope: dict[str, Any] = Field(default_factory=dict)
     enabled: bool = True
     start_date: dt.date | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
@@ -63,6 +64,24 @@ class Subscription(BaseModel):
         if not value.strip():
             raise ValueError("org_id must not be empty")
         return value
+
+    @model_validator(mode="after")
+    def _scope(self) -> Subscription:
+        """The scope, checked by the report's scope model. A subscription of a report
+        without a spec keeps its scope as stored (refused later by the report check), so
+        removing a spec never makes the control store unreadable."""
+        from flatexport.specs import available_reports, load_spec
+
+        if self.report in available_reports():
+            from flatexport.families import parse_scope
+
+            spec = load_spec(self.report)
+            try:
+                stored = parse_scope(spec, self.scope).stored()
+            except InputError as exc:
+                raise ValueError(str(exc)) from None
+            self.scope = stored
+        return self
 
     @property
     def scheme(self) -> str:

@@ -53,7 +53,7 @@ def test_activity_and_planroom_families_deliver_to_s3_drive_and_folder(
         report="planroom_activity",
         destination=f"gdrive://{folder}",
         conn_id="customer_drive",
-        company_id=company_a,
+        scope={"company_id": company_a},
     )
     store.add_subscription(
         org_id="org_acme", report="planroom_summary", destination=(tmp_path / "owner").as_uri()

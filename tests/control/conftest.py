@@ -14,11 +14,10 @@ SPEC = """\
 report: clickstream
 title: Clickstream
 description: One row per page view.
-family: clickstream_daily
+family: clickstream
 source_document: tests
 file_stem: clickstream
 sql: clickstream/extract.sql
-flattener: clickstream
 order_by: [event_id]
 columns:
   - {name: event_id, type: string, definition: Event id., rule: {kind: copy}}

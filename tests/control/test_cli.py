@@ -118,18 +118,30 @@ def test_add_activity_entries(db: ControlStore, tmp_path: Path, include_dir: Pat
     if not real.is_file():
         pytest.skip("include/report_specs/activity.yaml is not there yet")
     shutil.copy(real, include_dir / "report_specs" / "activity.yaml")
-    result = add(tmp_path, "--entries", "content.viewed,admin", "--company", "42", report="activity")
+    result = add(tmp_path, "--entries", "content.viewed,admin", report="activity")
     assert result.exit_code == 0, result.output
     sub = db.get(1)
-    assert (sub.entries, sub.company_id) == (["content.viewed", "admin"], 42)
+    assert sub.scope == {"entries": ["content.viewed", "admin"]}
+    assert "scope: entries=content.viewed,admin" in run("show", "1").stdout.splitlines()
     assert_error(
         add(tmp_path / "x", "--entries", "content.viewed,nosuch.kind", report="activity"),
         "unknown exporter entries: nosuch.kind",
     )
+    # a scope option the report does not take is refused, never silently dropped
+    assert_error(
+        add(tmp_path / "y", "--entries", "admin", "--company", "42", report="activity"),
+        "report 'activity' takes no company_id (--company)",
+        "it takes entries (--entries)",
+    )
+    assert [s.id for s in db.list()] == [1]
 
 
 def test_entries_need_a_kind_map(db: ControlStore, tmp_path: Path) -> None:
-    assert_error(add(tmp_path, "--entries", "content.viewed"), "report 'clickstream' has no exporter entries")
+    assert_error(
+        add(tmp_path, "--entries", "content.viewed"),
+        "report 'clickstream' takes no entries (--entries)",
+        "it takes no scope",
+    )
 
 
 def test_test_probes_a_file_destination(db: ControlStore, tmp_path: Path) -> None:

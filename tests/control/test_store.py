@@ -15,6 +15,7 @@ from flatexport.errors import InputError
 from flatexport.subscriptions import Subscription
 
 D = dt.date
+HEAD = "0002"
 
 
 def _sub(store: ControlStore, **fields) -> Subscription:
@@ -31,7 +32,7 @@ def test_migrate_from_empty_creates_tables_and_index(store: ControlStore) -> Non
     assert {"subscriptions", "deliveries", "alembic_version"} <= set(insp.get_table_names())
     indexes = {tuple(ix["column_names"]) for ix in insp.get_indexes("deliveries")}
     assert ("org_id", "report", "ds") in indexes
-    assert store.current_revision() == "0001"
+    assert store.current_revision() == HEAD
 
 
 def test_migrate_twice_is_a_no_op_and_keeps_data(store: ControlStore) -> None:
@@ -39,7 +40,7 @@ def test_migrate_twice_is_a_no_op_and_keeps_data(store: ControlStore) -> None:
     store.migrate()
     ControlStore(str(store.url.render_as_string(hide_password=False))).migrate()  # a second process
     assert store.get(sub.id) == sub
-    assert store.current_revision() == "0001"
+    assert store.current_revision() == HEAD
 
 
 def test_models_match_the_migration(store: ControlStore) -> None:
@@ -77,6 +78,7 @@ def test_unreachable_database_error_hides_password() -> None:
 def test_subscription_round_trip(store: ControlStore) -> None:
     added = _sub(
         store,
+        report="planroom_activity",
         format="jsonl.gz",
         timezone="America/Chicago",
         columns=["event_id", "page_url"],
@@ -85,8 +87,7 @@ def test_subscription_round_trip(store: ControlStore) -> None:
         kms_key="arn:aws:kms:us-east-1:111122223333:key/abc",
         expected_bucket_owner="111122223333",
         subject="ops@acme.example",
-        company_id=42,
-        entries=["jobs.viewed", "bids.sent"],
+        scope={"company_id": 42},
         enabled=False,
         start_date=D(2024, 11, 1),
         extra={"note": "pilot"},
@@ -95,12 +96,29 @@ def test_subscription_round_trip(store: ControlStore) -> None:
     got = store.get(added.id)
     assert got == added
     assert got.columns == ["event_id", "page_url"]
-    assert got.entries == ["jobs.viewed", "bids.sent"]
+    assert got.scope == {"company_id": 42}
     assert got.start_date == D(2024, 11, 1)
     assert got.enabled is False and got.exclude_pii is True
     assert got.extra == {"note": "pilot"}
+    entries = _sub(
+        store, report="activity", destination="file:///srv/act", scope={"entries": ["content", "feed.posted"]}
+    )
+    assert store.get(entries.id).scope == {"entries": ["content", "feed.posted"]}
     plain = store.get(_sub(store, destination="file:///srv/other").id)
-    assert plain.columns is None and plain.entries is None and plain.format == "csv"
+    assert plain.columns is None and plain.scope == {} and plain.format == "csv"
+
+
+def test_scope_is_checked_by_the_report_scope_model(store: ControlStore) -> None:
+    """A scope field the report does not take, or a bad value, is refused before saving."""
+    with pytest.raises(InputError, match=r"report 'clickstream' takes no company_id \(--company\)"):
+        _sub(store, scope={"company_id": 42})
+    with pytest.raises(InputError, match=r"company_id \(--company\): Input should be a valid integer"):
+        _sub(store, report="planroom_summary", scope={"company_id": "acme"})
+    with pytest.raises(InputError, match="unknown exporter entries: nosuch.kind"):
+        _sub(store, report="activity", scope={"entries": ["nosuch.kind"]})
+    assert store.list() == []
+    # an unset field is not stored: the owner's planroom subscription has an empty scope
+    assert _sub(store, report="planroom_summary", scope={"company_id": None}).scope == {}
 
 
 def test_add_accepts_a_model_and_ignores_its_id(store: ControlStore) -> None:
@@ -350,7 +368,7 @@ def test_concurrent_first_use_migrates_once(db_url: str) -> None:
     assert [p.returncode for p in procs] == [0, 0, 0], errors
     store = ControlStore(db_url)
     try:
-        assert store.current_revision() == "0001"
+        assert store.current_revision() == HEAD
         assert _sub(store).id == 1
     finally:
         store.dispose()
@@ -363,7 +381,7 @@ def test_threads_share_one_migration(db_url: str) -> None:
     try:
         with ThreadPoolExecutor(len(stores)) as pool:
             list(pool.map(lambda s: s.migrate(), stores))
-        assert all(s.current_revision() == "0001" for s in stores)
+        assert all(s.current_revision() == HEAD for s in stores)
     finally:
         for s in stores:
             s.dispose()

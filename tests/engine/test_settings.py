@@ -45,5 +45,5 @@ def test_dag_parsing_survives_a_bad_setting(monkeypatch: pytest.MonkeyPatch) -> 
     assert settings_or_defaults().task_retries == 3
     from flatexport.airflow_support.dag_factory import build_family_dag
 
-    dag = build_family_dag("clickstream_daily")
+    dag = build_family_dag("clickstream")
     assert dag.default_args["retries"] == 3

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from flatexport.hashing import sha256_file
-from flatexport.specs import ReportSpec
+from flatexport.specs import ReportSpec, file_name
 from flatexport.staged import StagedFile
 from flatexport.subscriptions import Subscription
 
@@ -69,7 +69,7 @@ def write_staged(
 ) -> StagedFile:
     """Write rows like the exporter does; ``header`` overrides the written header only."""
     columns = columns or spec.column_names
-    name = spec.file_name(DS, fmt)
+    name = file_name(spec, DS, fmt)
     folder = tmp_path / "staging" / spec.report / org_id / DS / "7"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name

@@ -6,7 +6,7 @@ import pytest
 
 from flatexport.errors import SpecError
 from flatexport.quality.suite import derive_checks, expected_columns
-from flatexport.specs import Expectation, ReportSpec
+from flatexport.specs import Expectation, ReportSpec, load_spec, spec_dir
 
 from .staging import DS, ORG, subscription
 
@@ -40,12 +40,20 @@ def test_column_checks_follow_the_staged_header(spec: ReportSpec) -> None:
     assert "device_type in value set" in checks
 
 
-def test_severity_override_from_spec_options(spec: ReportSpec) -> None:
-    strict = spec.model_copy(update={"options": {"severity": {"device_type in value set": "error"}}})
+def test_severity_override_from_the_spec(spec: ReportSpec, tmp_path, monkeypatch) -> None:
+    strict = spec.model_copy(update={"severity": {"device_type in value set": "error"}})
     assert by_name(strict)["device_type in value set"] == "error"
-    bad = spec.model_copy(update={"options": {"severity": {"device_type in value set": "fatal"}}})
-    with pytest.raises(SpecError, match="warn or error"):
-        by_name(bad)
+    # An unknown severity is refused when the spec loads, naming the file and the field.
+    include = tmp_path / "include"
+    (include / "report_specs").mkdir(parents=True)
+    raw = (spec_dir() / "clickstream.yaml").read_text(encoding="utf-8")
+    bad = raw + "severity:\n  device_type in value set: fatal\n"
+    (include / "report_specs" / "clickstream.yaml").write_text(bad, encoding="utf-8")
+    monkeypatch.setenv("FLATEXPORT_INCLUDE_DIR", str(include))
+    with pytest.raises(
+        SpecError, match=r"clickstream\.yaml: severity\.device_type in value set: .*'error' or 'warn'"
+    ):
+        load_spec("clickstream")
 
 
 def test_spec_expectations_become_named_checks(spec: ReportSpec) -> None:

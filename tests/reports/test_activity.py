@@ -15,12 +15,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 
-from flatexport.activity_map import fill_template, kind_map, template_parts
-from flatexport.docs_activity import render
-from flatexport.errors import InputError
+from flatexport.export import flatten_context
+from flatexport.families.activity_docs import render
+from flatexport.families.activity_events import flatten_events
+from flatexport.families.activity_map import fill_template, kind_map, template_parts
 from flatexport.flatten import FlattenContext
-from flatexport.flatten.activity import flatten_activity, local_iso
+from flatexport.flatten.coercion import to_datetime_text
 from flatexport.seed.activity import create_tables
 from flatexport.seed.load import open_sink
 from flatexport.specs import load_spec
@@ -74,7 +76,7 @@ ORACLE = {
 def ctx_for(**sub_kw) -> FlattenContext:
     spec = load_spec("activity")
     sub = Subscription(id=1, org_id="org_a", report="activity", destination="file:///x", **sub_kw)
-    return FlattenContext(spec=spec, window=day_window("2026-11-02", sub.timezone), subscription=sub)
+    return flatten_context(spec, sub, day_window("2026-11-02", sub.timezone))
 
 
 def event(kind: str, content_type: str | None = "OTSession", event_id: int = 1, **payload) -> dict:
@@ -99,7 +101,7 @@ def event(kind: str, content_type: str | None = "OTSession", event_id: int = 1, 
 
 def flatten(events: list[dict], **sub_kw) -> tuple[pd.DataFrame, Counter]:
     ctx = ctx_for(**sub_kw)
-    out = flatten_activity(pd.DataFrame(events), ctx)
+    out = flatten_events(pd.DataFrame(events), ctx)
     return out, ctx.warnings
 
 
@@ -186,7 +188,7 @@ def test_template_parts_and_fill():
         (" / ", "[Review text]"),
     ]
     frame = pd.DataFrame({"p_text": ["a", None, ""], "p_answer": ["b", "c", None]})
-    placeholders = load_spec("activity").options["placeholders"]
+    placeholders = load_spec("activity").options.placeholders
     filled = fill_template("[Question text along with the answer text]", frame, placeholders)
     assert list(filled) == ["a / b", "c", ""]
 
@@ -218,20 +220,20 @@ def test_entries_select_kinds_and_sections():
         event("user.create", None, event_id=4),
         event("legacy.thing", None, event_id=5),
     ]
-    out, warnings = flatten(events, entries=["content.viewed", "feed"])
+    out, warnings = flatten(events, scope={"entries": ["content.viewed", "feed"]})
     assert list(out["action"]) == ["View", "Post", "Tag"]
     assert warnings == Counter({"unknown kind legacy.thing": 1})
     all_rows, _ = flatten(events)
     assert len(all_rows) == 5
-    with pytest.raises(InputError, match="no.such"):
-        flatten(events, entries=["content.viewed", "no.such"])
+    with pytest.raises(ValidationError, match="unknown exporter entries: no.such"):
+        flatten(events, scope={"entries": ["content.viewed", "no.such"]})
 
 
-def test_local_iso_crosses_dst():
+def test_local_time_crosses_dst():
     times = pd.Series(
         pd.to_datetime(["2026-11-01 06:30:00.9", "2026-11-01 07:30:00.0", None], utc=True, format="ISO8601")
     )
-    assert list(local_iso(times, "America/Chicago")) == [
+    assert list(to_datetime_text(times, "America/Chicago")) == [
         "2026-11-01T01:30:00-05:00",
         "2026-11-01T01:30:00-06:00",
         None,
@@ -363,10 +365,10 @@ def test_postgres_and_duckdb_files_are_identical(pg_database, warehouse, export,
     seed_all(pg_database)
     for report, kw in [
         ("activity", {"timezone": "America/Chicago"}),
-        ("activity", {"entries": ["content", "feed.commented"]}),
+        ("activity", {"scope": {"entries": ["content", "feed.commented"]}}),
         ("unique_users", {}),
         ("planroom_activity", {}),
-        ("planroom_activity", {"company_id": 101}),
+        ("planroom_activity", {"scope": {"company_id": 101}}),
         ("planroom_summary", {"timezone": "Asia/Kolkata"}),
     ]:
         duck, _, duck_text = export(report, warehouse, **kw)

@@ -10,7 +10,8 @@ import time
 import pandas as pd
 import pytest
 
-from flatexport.activity_map import DISCRIMINATORS, kind_map
+from flatexport.families.activity import DISCRIMINATORS
+from flatexport.families.activity_map import kind_map
 from flatexport.seed.activity import (
     UNKNOWN_KINDS,
     generate_content,

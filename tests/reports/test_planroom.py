@@ -95,9 +95,9 @@ def test_customer_receives_only_its_company_jobs(warehouse, export):
     _, owner, _ = export("planroom_activity", warehouse)
     assert {r["Job Company ID"] for r in owner} == {str(a), str(b), ""}
     for report in ("planroom_activity", "planroom_summary"):
-        _, rows_a, _ = export(report, warehouse, company_id=a)
-        _, rows_b, _ = export(report, warehouse, company_id=b)
-        _, rows_c, _ = export(report, warehouse, company_id=c)
+        _, rows_a, _ = export(report, warehouse, scope={"company_id": a})
+        _, rows_b, _ = export(report, warehouse, scope={"company_id": b})
+        _, rows_c, _ = export(report, warehouse, scope={"company_id": c})
         assert rows_a and {r["Job Company ID"] for r in rows_a} == {str(a)}
         assert rows_b and {r["Job Company ID"] for r in rows_b} == {str(b)}
         assert not {r["Job ID"] for r in rows_a} & {r["Job ID"] for r in rows_b}
@@ -110,7 +110,7 @@ def test_tenant_isolation(warehouse, export):
         assert all(r["Job ID"].startswith("1") and len(r["Job ID"]) == 4 for r in rows)
         assert "org_globex" not in text
         # a company id of another org never matches this org's jobs
-        _, other, _ = export(report, warehouse, company_id=company_ids(2)[0])
+        _, other, _ = export(report, warehouse, scope={"company_id": company_ids(2)[0]})
         assert other == []
 
 

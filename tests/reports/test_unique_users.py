@@ -9,33 +9,28 @@ import json
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
-import flatexport.export as export_module
-from flatexport.export import query_params
-from flatexport.extract import iter_batches, read_sql_file, whole_groups
-from flatexport.flatten import FlattenContext, get_flattener
-from flatexport.flatten.users import cell_text, discovered_keys, expand_columns, flatten_users
+from flatexport.export import flatten_context, run_export
+from flatexport.families import family_of
+from flatexport.families.activity_users import cell_text, discovered_keys, expand_columns, flatten_users
+from flatexport.families.base import Chunking
+from flatexport.flatten import FlattenContext
 from flatexport.seed.activity import create_tables
 from flatexport.seed.load import open_sink
 from flatexport.specs import load_spec
 from flatexport.subscriptions import Subscription
 from flatexport.window import day_window
-from flatexport.write import ReportWriter
 from tests.reports.conftest import DS
-
-ENGINE_EXPANDS = hasattr(export_module, "expand_columns")
 
 
 def ctx_for(org: str = "org_acme") -> FlattenContext:
     sub = Subscription(id=1, org_id=org, report="unique_users", destination="file:///x")
-    return FlattenContext(spec=load_spec("unique_users"), window=day_window(DS), subscription=sub)
+    return flatten_context(load_spec("unique_users"), sub, day_window(DS))
 
 
 def users_frame() -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "whole_window": 1,
             "user_id": [3, 1, 2],
             "first_name": ["Ana", "Bo", None],
             "last_name": ["S", "O", None],
@@ -89,53 +84,37 @@ def test_cell_text_and_keys():
     assert discovered_keys([{"b": 1}, {}, {"a": 2, "B": 3}]) == ["B", "a", "b"]
 
 
-def test_flattener_groups_the_whole_window():
-    assert get_flattener(load_spec("unique_users")).group_key == "whole_window"
-
-
-def _patched_export(url: str, org: str, path: Path, batch_rows: int) -> str:
-    """The export as the proposed engine patch runs it: header after the first frame."""
+def test_the_whole_window_is_one_chunk():
     spec = load_spec("unique_users")
+    assert family_of(spec).chunking(spec) == Chunking.whole()
+
+
+def _export_text(url: str, org: str, path: Path, batch_rows: int | None = None) -> str:
     sub = Subscription(id=1, org_id=org, report="unique_users", destination="file:///x")
-    window = day_window(DS)
-    ctx = FlattenContext(spec=spec, window=window, subscription=sub)
-    flattener = get_flattener(spec)
-    batches = iter_batches(read_sql_file(spec.sql_path()), query_params(spec, sub, window), url, batch_rows)
-    frames = [flattener.fn(chunk, ctx) for chunk in whole_groups(batches, flattener.group_key)]
-    assert len(frames) <= 1
-    columns = expand_columns(spec.columns, frames[0] if frames else None)
-    writer = ReportWriter(path, "csv", columns)
-    for frame in frames:
-        writer.write(frame)
-    writer.close()
+    run_export(sub, DS, source_url=url, out_path=path, batch_rows=batch_rows)
     return path.read_text(encoding="utf-8")
 
 
 def test_expanded_file_end_to_end(warehouse, tmp_path):
-    small = _patched_export(warehouse, "org_acme", tmp_path / "a.csv", batch_rows=2048)
+    """Small extract batches are joined into one chunk: the same file as one batch."""
+    small = _export_text(warehouse, "org_acme", tmp_path / "a.csv", batch_rows=2048)
+    assert small == _export_text(warehouse, "org_acme", tmp_path / "b.csv")
     rows = list(csv.DictReader(io.StringIO(small)))
     header = small.splitlines()[0].split(",")
     assert header[:6] == ["User ID", "First", "Last", "Company", "Email", "Tags"]
     assert header[6:] == sorted(header[6:]) and "phone" in header and "Job Title" in header
+    assert "Dimensions" not in header  # the spec column is replaced by its keys
     ids = [int(r["User ID"]) for r in rows]
     assert ids == sorted(set(ids)) and len(ids) > 5
     assert all(r["Email"].endswith("@org_acme.example") for r in rows)
 
 
-@pytest.mark.skipif(not ENGINE_EXPANDS, reason="engine does not expand columns yet (see report)")
-def test_run_export_expands(warehouse, export, tmp_path):
-    _, rows, text = export("unique_users", warehouse)
-    assert text == _patched_export(warehouse, "org_acme", tmp_path / "b.csv", batch_rows=2048)
-
-
-def test_run_export_today(warehouse, export):
-    """Works on the engine as it is: the dimensions as one JSON column until it expands."""
+def test_run_export_tenant_and_staged_columns(warehouse, export):
     staged, rows, text = export("unique_users", warehouse)
     assert staged.rows == len(rows) > 5
     assert "org_globex" not in text
-    if not ENGINE_EXPANDS:
-        assert text.splitlines()[0] == "User ID,First,Last,Company,Email,Tags,Dimensions"
-        assert any(json.loads(r["Dimensions"]) for r in rows if r["Dimensions"])
+    assert staged.columns == text.splitlines()[0].split(",")  # the header as written
+    assert any(r["phone"] for r in rows)
 
 
 def test_only_users_active_in_the_window(tmp_path, export):
@@ -174,8 +153,7 @@ def test_only_users_active_in_the_window(tmp_path, export):
     _, rows, text = export("unique_users", url, org="a")
     assert [r["User ID"] for r in rows] == ["1", "3", "4"]
     assert rows[2]["Email"] == "" and "9@b" not in text and "secret" not in text and "fax" not in text
-    patched = _patched_export(url, "a", tmp_path / "p.csv", batch_rows=2048)
-    assert patched.splitlines() == [
+    assert text.splitlines() == [
         "User ID,First,Last,Company,Email,Tags,phone",
         '1,One,,,1@a,"[""x""]",1',
         "3,Three,,,3@a,,",

@@ -4,9 +4,9 @@
 --   :org_id                      the tenant; every table is filtered by it
 --   :window_start, :window_end   the report day in the subscription's zone, as UTC instants
 -- A user active without a platform_users row still appears (with only the User ID).
--- `whole_window` is the same for every row: the flattener groups by it, so the engine hands
--- over the whole window as one chunk and the dimension columns are known before writing.
--- JSON travels as text; the flattener parses it. Portable to DuckDB and PostgreSQL 15+.
+-- The activity family takes the whole window as one chunk, so the dimension columns are
+-- known before writing. JSON travels as text; the rules parse it. Portable to DuckDB and
+-- PostgreSQL 15+.
 WITH active AS (
     SELECT DISTINCT user_id
     FROM activity_events
@@ -15,7 +15,6 @@ WITH active AS (
       AND event_time < :window_end
 )
 SELECT
-    1 AS whole_window,
     a.user_id,
     u.first_name,
     u.last_name,

@@ -1,4 +1,5 @@
-"""Build one DAG per report family from the report specs.
+"""Build one DAG per report family: the family (``flatexport.families``) gives the DAG id,
+and its reports are the specs that name it.
 
 Shape: list the enabled subscriptions at run time (never at parse time, so a new
 customer needs no deploy), then a mapped task group per subscription:
@@ -21,6 +22,7 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 
 from flatexport.airflow_support import tasks
 from flatexport.errors import is_retryable
+from flatexport.families import get_family
 from flatexport.settings import lenient, settings_or_defaults
 from flatexport.specs import available_reports, load_spec
 
@@ -38,6 +40,7 @@ def default_args() -> dict[str, Any]:
 
 
 def family_reports(family: str) -> list[str]:
+    """The reports whose spec names ``family``."""
     return [r for r in available_reports() if load_spec(r).family == family]
 
 
@@ -58,8 +61,8 @@ def _permanent_failures_fail_fast(fn):
 
 
 def build_family_dag(family: str, schedule_cron: str = "0 0 * * *") -> DAG:
-    """The family's DAG; a bad FLATEXPORT_* value never stops it from parsing (its tasks
-    then fail with the message naming the value)."""
+    """The DAG of the family named ``family`` (its module name); a bad FLATEXPORT_* value
+    never stops it from parsing (its tasks then fail with the message naming the value)."""
     with lenient():
         return _build_family_dag(family, schedule_cron)
 
@@ -71,7 +74,7 @@ def _build_family_dag(family: str, schedule_cron: str) -> DAG:
     titles = ", ".join(load_spec(r).title for r in reports)
 
     with DAG(
-        dag_id=family,
+        dag_id=get_family(family).dag_id,
         description=f"Nightly {titles} exports to every enabled subscription",
         schedule=CronDataIntervalTimetable(schedule_cron, timezone="UTC"),
         start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),

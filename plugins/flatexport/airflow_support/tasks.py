@@ -10,7 +10,7 @@ import os
 from typing import Any
 
 from flatexport.settings import get_settings
-from flatexport.specs import load_spec
+from flatexport.specs import file_name, load_spec
 from flatexport.staged import StagedFile
 from flatexport.subscriptions import Subscription
 from flatexport.window import parse_ds
@@ -59,7 +59,7 @@ def export(sub: dict[str, Any], context: dict[str, Any], store=None) -> dict[str
     ds = report_day(context)
     spec = load_spec(subscription.report)
     attempt = store.start_delivery(
-        context["run_id"], subscription, ds, spec.file_name(ds.isoformat(), subscription.format)
+        context["run_id"], subscription, ds, file_name(spec, ds, subscription.format, subscription.scope)
     )
     with outcome_recorded(store, attempt):
         staged = export_step(subscription, ds, source_url=source_url_from_connection())

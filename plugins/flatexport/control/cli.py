@@ -14,6 +14,7 @@ from typing import IO, Any, TypeVar
 
 import click
 
+from flatexport.cli_scope import pop_scope_options, with_scope_options
 from flatexport.errors import FlatexportError, InputError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -103,22 +104,23 @@ def destinations() -> None:
 @click.option("--format", "fmt", default="csv", show_default=True, help="csv, csv.gz, jsonl or jsonl.gz.")
 @click.option("--columns", help="Comma-separated subset of the report's columns.")
 @click.option("--exclude-pii", is_flag=True, help="Leave out columns the spec marks as PII.")
-@click.option("--company", "company_id", type=int, help="Planroom: only this company's jobs.")
-@click.option("--entries", help="Activity: comma-separated section.name entries to include.")
+@with_scope_options
 @click.option("--start-date", help="First day (YYYY-MM-DD) to deliver.")
 @click.option("--disabled", is_flag=True, help="Save it switched off.")
 @handle_errors
 def add(org_id: str, report: str, url: str, fmt: str, **opts: Any) -> None:
-    """Add a subscription after checking report, columns, URL and connection."""
+    """Add a subscription after checking report, columns, scope, URL and connection."""
     from flatexport.control.store import build_subscription
     from flatexport.control.validation import check_format, normalize_destination, validate_subscription
+    from flatexport.families import scope_from_options
     from flatexport.specs import load_spec
     from flatexport.subscriptions import check_timezone
 
     # The raw values first, so the message names the option, not a model field.
-    load_spec(report)
+    spec = load_spec(report)
     check_timezone(opts["timezone"])
     check_format(fmt)
+    scope = scope_from_options(spec, pop_scope_options(opts))
     start_date = _date(opts.pop("start_date"), "--start-date")
     disabled = opts.pop("disabled")
     fields = {
@@ -128,7 +130,7 @@ def add(org_id: str, report: str, url: str, fmt: str, **opts: Any) -> None:
         "destination": normalize_destination(url),
         "format": fmt,
         "columns": _csv_list(opts["columns"]),
-        "entries": _csv_list(opts["entries"]),
+        "scope": scope.stored(),
         "start_date": start_date,
         "enabled": not disabled,
     }
@@ -175,11 +177,18 @@ def show(sub_id: str) -> None:
     """Show every field of one subscription."""
     sub = _store().get(_id(sub_id))
     for key, value in sub.model_dump().items():
-        if isinstance(value, list):
-            value = ",".join(value)
-        elif value is None or value == {}:
-            value = "-"
-        click.echo(f"{key}: {value}")
+        click.echo(f"{key}: {_shown(value)}")
+
+
+def _shown(value: Any) -> str:
+    """A field as one line: lists comma-joined, mappings as key=value pairs, "-" if unset."""
+    if value is None or value == {} or value == []:
+        return "-"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return " ".join(f"{k}={_shown(v)}" for k, v in value.items())
+    return str(value)
 
 
 @destinations.command("test")

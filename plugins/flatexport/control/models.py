@@ -67,8 +67,8 @@ class SubscriptionRow(Base):
     kms_key: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     expected_bucket_owner: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)
     subject: Mapped[str | None] = mapped_column(sa.String(320), nullable=True)
-    company_id: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
-    entries: Mapped[list[str] | None] = mapped_column(sa.JSON, nullable=True)
+    # The report's scope as its scope model validated it ({} = the whole org; 0002).
+    scope: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict, server_default=sa.text("'{}'"))
     extra: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON, nullable=True)
     enabled: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     start_date: Mapped[dt.date | None] = mapped_column(sa.Date, nullable=True)

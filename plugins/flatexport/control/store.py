@@ -80,6 +80,7 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
 def _to_subscription(row: SubscriptionRow) -> Subscription:
     data = {f: getattr(row, f) for f in _SUB_FIELDS}
     data["extra"] = row.extra or {}
+    data["scope"] = row.scope or {}
     return Subscription(id=row.id, **data)
 
 

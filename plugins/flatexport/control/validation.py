@@ -9,14 +9,11 @@ subscription never imports boto3 or the Google client.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flatexport.errors import FlatexportError, InputError
 from flatexport.formats import get_format
 from flatexport.subscriptions import Subscription, check_timezone
-
-if TYPE_CHECKING:
-    from flatexport.specs import ReportSpec
 
 SCHEMES = ("file", "s3", "gdrive")
 _ACCOUNT = re.compile(r"\d{12}")
@@ -35,23 +32,12 @@ def check_format(fmt: str) -> str:
 
 
 def check_report_and_columns(sub: Subscription) -> None:
-    """The report must have a spec, the column selection must name its columns, and
-    entries must name kinds or sections of the report's kind map (activity)."""
+    """The report must have a spec and the column selection must name its columns (the
+    scope was checked by the report's scope model when the subscription was built)."""
     from flatexport.specs import load_spec
 
     spec = load_spec(sub.report)
     spec.select(sub.columns, exclude_pii=sub.exclude_pii)
-    check_entries(spec, sub.entries)
-
-
-def check_entries(spec: ReportSpec, entries: list[str] | None) -> None:
-    if entries is None:
-        return
-    if not spec.options.get("sections"):
-        raise InputError(f"report {spec.report!r} has no exporter entries to choose from (--entries)")
-    from flatexport.activity_map import kind_map
-
-    kind_map(spec).selected_kinds(entries)
 
 
 def _call(func: Any, *args: Any) -> Any:

@@ -65,10 +65,25 @@ def to_date(series: pd.Series) -> pd.Series:
     return text.where(valid, None)
 
 
-def to_datetime_text(series: pd.Series, timezone: str) -> pd.Series:
+def to_datetime_text(values: pd.Series, timezone: str) -> pd.Series:
+    """The one datetime format of every file: ISO 8601 to the whole second with a
+    ``+HH:MM`` offset ("2026-11-01T01:30:00-05:00").
+
+    A timestamp is an instant (a naive one is UTC, as every source stores its times) and
+    is shown in ``timezone``, with the offset that zone has at that instant, so DST days
+    come out right. Text is a wall time as written (a time a user picked): its own
+    offset is kept, and text without one is read in ``timezone``. Fractions of a second
+    are dropped; unparsable text becomes missing (and is counted by ``coerce``).
+    """
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if pd.api.types.is_datetime64_any_dtype(values.dtype) or kind in ("datetime", "datetime64"):
+        return _instants_text(values, ZoneInfo(timezone))
     zone = ZoneInfo(timezone)
 
     def conv(v) -> str | None:
+        if isinstance(v, dt.datetime):
+            ts = v if v.tzinfo is not None else v.replace(tzinfo=dt.UTC)
+            return ts.astimezone(zone).isoformat(timespec="seconds")
         try:
             ts = dt.datetime.fromisoformat(str(v).strip().replace("Z", "+00:00"))
         except ValueError:
@@ -77,7 +92,25 @@ def to_datetime_text(series: pd.Series, timezone: str) -> pd.Series:
             ts = ts.replace(tzinfo=zone)
         return ts.isoformat(timespec="seconds")
 
-    return _via_uniques(series, conv)
+    return _via_uniques(values, conv)
+
+
+def _instants_text(values: pd.Series, zone: ZoneInfo) -> pd.Series:
+    """Instants, formatted once per distinct second (a day has at most 86,400), which
+    keeps large days fast."""
+    stamps = pd.to_datetime(values, utc=True)
+    valid = stamps.notna().to_numpy()
+    seconds = np.zeros(len(stamps), dtype="int64")
+    since_epoch = stamps[valid] - pd.Timestamp(0, tz="UTC")
+    seconds[valid] = (since_epoch // pd.Timedelta(seconds=1)).to_numpy(dtype="int64")
+    codes, uniques = pd.factorize(seconds)
+    text = np.array(
+        [dt.datetime.fromtimestamp(int(s), tz=zone).isoformat(timespec="seconds") for s in uniques],
+        dtype=object,
+    )
+    out = text[codes]
+    out[~valid] = None
+    return pd.Series(out, index=values.index, dtype=object)
 
 
 def to_json_array(series: pd.Series) -> pd.Series:

@@ -4,7 +4,7 @@ A check has a stable name ("session_id unique", "ds equals run day", ...), a sev
 and either GX expectations (row-level, run chunk by chunk) or a dataset-level kind the
 validator computes itself across chunks (uniqueness, row count, column list).
 Defaults for severities live here; a spec overrides them with
-``options: {severity: {<check name>: warn|error}}``.
+``severity: {<check name>: warn|error}`` (checked when the spec loads).
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flatexport.errors import SpecError
+from flatexport.families import family_of
 from flatexport.formats import FileFormat, get_format
 from flatexport.formula import NEEDS_GUARD
-from flatexport.quality.results import SEVERITIES, Severity
+from flatexport.quality.results import Severity
 from flatexport.specs import ColumnSpec, ReportSpec
 from flatexport.subscriptions import Subscription
 
@@ -68,18 +69,19 @@ def expected_columns(
     (CSV: the spec header; JSON Lines: the column name): its column choice, PII left out
     on request.
 
-    A column whose names come from the data (rule kind ``expand``) stands for the staged
-    file's columns that no other spec column claims, in their place.
+    A column whose names come from the data (the family's ``data_columns``) stands for
+    the staged file's columns that no other spec column claims, in their place.
     """
     key = get_format(subscription.format).column_key
     chosen = spec.select(subscription.columns, subscription.exclude_pii)
-    if not staged_columns or not any(c.rule_kind == "expand" for c in chosen):
+    from_data = family_of(spec).data_columns(spec)
+    if not staged_columns or not any(c.name in from_data for c in chosen):
         return [key(c) for c in chosen]
-    fixed = {key(c) for c in chosen if c.rule_kind != "expand"}
+    fixed = {key(c) for c in chosen if c.name not in from_data}
     dynamic = [h for h in staged_columns if h not in fixed]
     out: list[str] = []
     for col in chosen:
-        out.extend(dynamic if col.rule_kind == "expand" else [key(col)])
+        out.extend(dynamic if col.name in from_data else [key(col)])
     return out
 
 
@@ -137,18 +139,6 @@ def _type_checks(col: ColumnSpec, fmt: FileFormat) -> list[tuple[str, GxExpectat
             GxExpectation("expect_column_values_to_not_match_regex", {"regex": FORMULA_RE}),
         )
     ]
-
-
-def _severity_overrides(spec: ReportSpec) -> dict[str, Severity]:
-    raw = spec.options.get("severity") or {}
-    if not isinstance(raw, dict):
-        raise SpecError(f"report {spec.report}: options.severity must map check names to warn|error")
-    for name, sev in raw.items():
-        if sev not in SEVERITIES:
-            raise SpecError(
-                f"report {spec.report}: options.severity[{name!r}] must be warn or error, not {sev!r}"
-            )
-    return dict(raw)
 
 
 def _spec_expectation_checks(spec: ReportSpec, present: set[str]) -> list[CheckDef]:
@@ -289,7 +279,7 @@ def derive_checks(
                 )
             )
     checks.extend(_spec_expectation_checks(spec, present))
-    overrides = _severity_overrides(spec)
+    overrides = spec.severity
     return [
         CheckDef(c.name, overrides.get(c.name, c.severity), c.kind, c.column, c.columns, c.expectations)
         for c in checks

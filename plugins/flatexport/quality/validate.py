@@ -336,13 +336,13 @@ def validate_staged(
 
 
 def volume_tolerance(spec: ReportSpec) -> VolumeTolerance:
-    """Per-report tolerance from ``options.volume`` (same fields as VolumeTolerance)."""
-    return VolumeTolerance.from_options(spec.options.get("volume"))
+    """Per-report tolerance from the spec's ``volume`` (same fields as VolumeTolerance)."""
+    return VolumeTolerance.from_options(spec.volume)
 
 
 def _override(check: CheckResult, spec: ReportSpec) -> CheckResult:
-    sev = (spec.options.get("severity") or {}).get(check.name)
-    if sev in ("error", "warn"):
+    sev = spec.severity.get(check.name)
+    if sev is not None:
         check.severity = sev
     return check
 

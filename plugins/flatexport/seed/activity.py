@@ -24,15 +24,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from flatexport.activity_map import MapRow, kind_map, source_column
+from flatexport.families.activity import PLACEHOLDER, Placeholder
+from flatexport.families.activity_map import MapRow, kind_map, source_column
 from flatexport.seed.load import Sink, open_sink
+from flatexport.seed.schema import SOURCE_TABLES
 from flatexport.specs import load_spec
 
 BATCH_EVENTS = 1_000_000
@@ -40,42 +41,8 @@ _ID_SPAN = 10**7  # users / content ids per org
 _EPOCH = dt.date(2000, 1, 1)
 UNKNOWN_KINDS: tuple[str, ...] = ("legacy.tile_clicked", "leaderboard.viewed")
 
-PLATFORM_USERS_DDL = """\
-CREATE TABLE platform_users (
-    user_id     BIGINT NOT NULL PRIMARY KEY,
-    org_id      TEXT   NOT NULL,
-    first_name  TEXT, last_name TEXT, company TEXT, email TEXT,
-    tags        JSON,        -- list of strings
-    dimensions  JSON,        -- object: e.g. {"phone": "...", "linkedin": "...", "address": "..."}
-    created_at  TIMESTAMPTZ
-)"""
-CONTENT_DDL = """\
-CREATE TABLE content (
-    content_id   BIGINT NOT NULL PRIMARY KEY,
-    org_id       TEXT   NOT NULL,
-    name         TEXT, slug TEXT,
-    content_type TEXT   NOT NULL,  -- OTSession, IRLSession, BreakoutOTSession, GroupOTSession, Course, ...
-    parent_id    BIGINT            -- a breakout's session, a lesson's course
-)"""
-ACTIVITY_EVENTS_DDL = """\
-CREATE TABLE activity_events (
-    event_id    BIGINT      NOT NULL PRIMARY KEY,
-    org_id      TEXT        NOT NULL,
-    user_id     BIGINT      NOT NULL,
-    event_time  TIMESTAMPTZ NOT NULL,
-    kind        TEXT        NOT NULL,  -- "<section>.<name>"
-    content_id  BIGINT,                -- where it happened; NULL off content pages
-    payload     JSON                   -- dynamic parts: text, rating, emoji, answer, post_id, tag, file, ...
-)"""
-TABLES: dict[str, str] = {
-    "platform_users": PLATFORM_USERS_DDL,
-    "content": CONTENT_DDL,
-    "activity_events": ACTIVITY_EVENTS_DDL,
-}
-# Not in the contract: the reports read one org's day at a time.
-ACTIVITY_INDEXES: tuple[str, ...] = (
-    "CREATE INDEX IF NOT EXISTS activity_events_org_time ON activity_events (org_id, event_time)",
-)
+# The three tables, declared with every other source table (seed.schema).
+TABLES: tuple[str, ...] = ("platform_users", "content", "activity_events")
 
 # Payload values; "" and awkward text on purpose (CSV quoting, formulas, empty label parts).
 PAYLOAD_POOLS: dict[str, list[object]] = {
@@ -125,7 +92,6 @@ SECTION_CONTENT: dict[str, tuple[str, ...]] = {
     "course": ("Course",),
     "course_question": ("Lesson",),
 }
-_PLACEHOLDER = re.compile(r"\[[^\]]+\]")
 
 
 @dataclass(frozen=True)
@@ -148,11 +114,11 @@ def _frag(key: str, value: object) -> str:
     return json.dumps(key) + ":" + json.dumps(value, ensure_ascii=False)
 
 
-def _variant(row: MapRow, placeholders: dict) -> Variant:
+def _variant(row: MapRow, placeholders: Mapping[str, Placeholder]) -> Variant:
     """What an event of this map row needs: content of the right type and payload keys."""
     keys: list[str] = []
-    for ph in _PLACEHOLDER.findall(row.category + row.label):
-        for field in placeholders[ph]["fields"]:
+    for ph in PLACEHOLDER.findall(row.category + row.label):
+        for field in placeholders[ph].fields:
             col = source_column(field)
             if col.startswith("p_") and col[2:] in PAYLOAD_POOLS and col[2:] not in keys:
                 keys.append(col[2:])
@@ -180,7 +146,7 @@ def kind_rows(kind: str) -> list[MapRow]:
 def variants() -> list[Variant]:
     """One variant per map row, then the unknown kinds."""
     kmap = kind_map(load_spec("activity"))
-    found = [_variant(row, dict(kmap.placeholders)) for row in kmap.rows]
+    found = [_variant(row, kmap.placeholders) for row in kmap.rows]
     found += [Variant(kind, (), ("text",), "") for kind in UNKNOWN_KINDS]
     return found
 
@@ -344,9 +310,9 @@ def generate_events(
 
 
 def create_tables(sink: Sink) -> None:
-    for table, ddl in TABLES.items():
-        sink.execute(f"DROP TABLE IF EXISTS {table}")
-        sink.execute(ddl)
+    for name in TABLES:
+        sink.execute(SOURCE_TABLES[name].drop)
+        sink.execute(SOURCE_TABLES[name].ddl)
 
 
 def seed_activity(
@@ -368,13 +334,15 @@ def seed_activity(
         for index, org in enumerate(orgs, start=1):
             content = generate_content(org, index)
             sink.append("content", content)
-            sink.append("platform_users", generate_users(org, index, n_users, seed), ("tags", "dimensions"))
+            users = generate_users(org, index, n_users, seed)
+            sink.append("platform_users", users, SOURCE_TABLES["platform_users"].json_columns)
             for day in days:
                 frames = generate_events(org, index, day, events_per_org_day, seed, next_id, content, n_users)
                 for frame in frames:
-                    sink.append("activity_events", frame, json_columns=("payload",))
+                    sink.append("activity_events", frame, SOURCE_TABLES["activity_events"].json_columns)
                     counts[org] += len(frame)
                     next_id += len(frame)
-        for ddl in ACTIVITY_INDEXES:
-            sink.execute(ddl)
+        for name in TABLES:
+            for ddl in SOURCE_TABLES[name].indexes:
+                sink.execute(ddl)
     return counts

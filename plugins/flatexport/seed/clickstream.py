@@ -37,6 +37,7 @@ from flatexport.seed.schema import (
     CLICKSTREAM_EVENTS_DROP,
     CLICKSTREAM_EVENTS_INDEXES,
     CLICKSTREAM_TABLE,
+    SOURCE_TABLES,
 )
 
 BATCH_SESSIONS = 200_000
@@ -905,7 +906,7 @@ def seed_warehouse(
     with open_sink(url) as sink:
         first_event_id = _prepare_table(sink, replace)
         for frame in generate_clickstream(orgs, days, sessions_per_org_day, seed, first_event_id):
-            sink.append(CLICKSTREAM_TABLE, frame, json_columns=("properties",))
+            sink.append(CLICKSTREAM_TABLE, frame, json_columns=SOURCE_TABLES[CLICKSTREAM_TABLE].json_columns)
             counts["events"][frame["org_id"].iat[0]] += len(frame)
         for ddl in CLICKSTREAM_EVENTS_INDEXES:
             sink.execute(ddl)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from flatexport.seed.load import open_sink
+from flatexport.seed.schema import SOURCE_TABLES
 
 _EPOCH = dt.date(2000, 1, 1)
 SECTIONS: tuple[str, ...] = ("Drawings", "Specifications", "Addenda")
@@ -25,53 +26,8 @@ FILES_PER_SECTION = 2
 EVENTS_PER_JOB_DAY = 14
 GUEST_SHARE = 0.15
 
-PLANROOM_DDL: dict[str, str] = {
-    "plan_jobs": (
-        "CREATE TABLE plan_jobs (job_id BIGINT PRIMARY KEY, org_id TEXT NOT NULL, "
-        "company_id BIGINT, name TEXT)"
-    ),
-    "plan_files": (
-        "CREATE TABLE plan_files (file_id BIGINT PRIMARY KEY, job_id BIGINT NOT NULL, "
-        "section TEXT, name TEXT)"
-    ),
-    "planroom_users": """\
-CREATE TABLE planroom_users  (user_id BIGINT PRIMARY KEY, org_id TEXT NOT NULL, company_id BIGINT,
-                              name TEXT, email TEXT, approved BOOLEAN NOT NULL)""",
-    "blast_contacts": (
-        "CREATE TABLE blast_contacts (contact_id BIGINT PRIMARY KEY, org_id TEXT NOT NULL, "
-        "name TEXT, email TEXT, company TEXT)"
-    ),
-    "planroom_activity": """\
-CREATE TABLE planroom_activity (
-    event_id    BIGINT      PRIMARY KEY,
-    job_id      BIGINT      NOT NULL,
-    scope       TEXT        NOT NULL,  -- file | section | job
-    file_id     BIGINT,                -- scope = file
-    section     TEXT,                  -- scope = section
-    activity    TEXT        NOT NULL,  -- view | download | order
-    user_id     BIGINT,                -- logged-in user, or
-    contact_id  BIGINT,                -- a blast recipient who followed a blast link; both NULL = guest
-    event_time  TIMESTAMPTZ NOT NULL
-)""",
-}
-# Column order of each table, for building and loading frames.
-PLANROOM_COLUMNS: dict[str, tuple[str, ...]] = {
-    "plan_jobs": ("job_id", "org_id", "company_id", "name"),
-    "plan_files": ("file_id", "job_id", "section", "name"),
-    "planroom_users": ("user_id", "org_id", "company_id", "name", "email", "approved"),
-    "blast_contacts": ("contact_id", "org_id", "name", "email", "company"),
-    "planroom_activity": (
-        "event_id",
-        "job_id",
-        "scope",
-        "file_id",
-        "section",
-        "activity",
-        "user_id",
-        "contact_id",
-        "event_time",
-    ),
-}
+# The five tables, declared with every other source table (seed.schema).
+TABLES: tuple[str, ...] = ("plan_jobs", "plan_files", "planroom_users", "blast_contacts", "planroom_activity")
 _INT_COLUMNS = {"company_id", "file_id", "user_id", "contact_id"}
 
 
@@ -219,11 +175,11 @@ def repeat_viewer(org_index: int) -> tuple[int, int]:
 
 def generate_planroom(orgs: list[str], days: list[dt.date], seed: int = 7) -> dict[str, pd.DataFrame]:
     """All five tables as frames (event ids sequential across orgs)."""
-    tables: dict[str, list[pd.DataFrame]] = {name: [] for name in PLANROOM_DDL}
+    tables: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
     for k, org in enumerate(orgs, start=1):
         cat = _catalogue(org, k)
         for name, rows in cat.items():
-            tables[name].append(pd.DataFrame(rows, columns=list(PLANROOM_COLUMNS[name])))
+            tables[name].append(pd.DataFrame(rows, columns=list(SOURCE_TABLES[name].columns)))
         tables["planroom_activity"].append(_events(cat, k, days, seed))
     out = {name: pd.concat(frames, ignore_index=True) for name, frames in tables.items()}
     events = out["planroom_activity"]
@@ -233,7 +189,7 @@ def generate_planroom(orgs: list[str], days: list[dt.date], seed: int = 7) -> di
 
 def typed(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     """Contract column order; nullable ids as Int64 so they load as BIGINT, not floats."""
-    frame = frame[list(PLANROOM_COLUMNS[name])].copy()
+    frame = frame[list(SOURCE_TABLES[name].columns)].copy()
     for col in frame.columns:
         if col in _INT_COLUMNS:
             frame[col] = frame[col].astype("Int64")
@@ -243,10 +199,10 @@ def typed(name: str, frame: pd.DataFrame) -> pd.DataFrame:
 def load_planroom(url: str, tables: Mapping[str, pd.DataFrame]) -> dict[str, int]:
     """(Re)create the planroom tables at ``url`` and load ``tables`` in one transaction."""
     with open_sink(url) as sink:
-        for name, ddl in PLANROOM_DDL.items():
-            sink.execute(f"DROP TABLE IF EXISTS {name}")
-            sink.execute(ddl)
-        for name in PLANROOM_DDL:
+        for name in TABLES:
+            sink.execute(SOURCE_TABLES[name].drop)
+            sink.execute(SOURCE_TABLES[name].ddl)
+        for name in TABLES:
             if name in tables and len(tables[name]):
                 sink.append(name, typed(name, tables[name]))
     return {name: len(frame) for name, frame in tables.items()}

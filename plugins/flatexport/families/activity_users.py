@@ -1,14 +1,14 @@
-"""User grain: one row per active user, with one column per dimension key.
+"""Users grain of the activity family: one row per active user, with one column per
+dimension key.
 
 The dimension keys are only known from the data, so the spec declares a single column
-with ``rule.kind: expand`` and this flattener replaces it by the discovered columns. The
-extract puts every row in one group (``whole_window``), so the engine hands the whole day
-over as one chunk and the set of columns is final before the header is written. Active
-users are few (at most one row per user), so one chunk stays small.
+with ``rule.kind: expand`` and these rules replace it by the discovered columns. The
+family asks for the whole window as one chunk, so the set of columns is final before
+the header is written. Active users are few (at most one row per user), so one chunk
+stays small.
 
-The expanded columns travel in ``frame.attrs["expand"]`` ({spec column: [ColumnSpec]});
-the spec column itself also holds the dimensions as compact JSON, so an engine that does
-not expand still writes a correct (if less convenient) file.
+The expanded columns travel in ``frame.attrs["expand"]`` ({spec column: [ColumnSpec]}),
+from which :func:`expand_columns` (the family's ``output_columns``) reads them.
 """
 
 from __future__ import annotations
@@ -19,12 +19,23 @@ import numpy as np
 import pandas as pd
 
 from flatexport.errors import SpecError
-from flatexport.flatten import EXPAND_ATTR, FlattenContext, expand_columns, register  # noqa: F401 - re-exported
+from flatexport.flatten import FlattenContext
 from flatexport.flatten.coercion import coerce
-from flatexport.flatten.planroom import ROW_RULES, RowRule, flatten_rows
-from flatexport.specs import ColumnSpec
+from flatexport.flatten.rows import ROW_RULES, RowRule, flatten_rows, row_fields
+from flatexport.specs import ColumnSpec, ReportSpec
 
-WHOLE_WINDOW = "whole_window"
+EXPAND = "expand"  # the rule kind of a column whose columns come from the data
+EXPAND_ATTR = "expand"  # frame.attrs key: {spec column: [discovered ColumnSpec]}
+
+
+def expand_columns(columns: list[ColumnSpec], frame: pd.DataFrame | None) -> list[ColumnSpec]:
+    """The columns to write: each ``expand`` column replaced by what the first chunk
+    discovered (nothing when there were no rows)."""
+    found = frame.attrs.get(EXPAND_ATTR, {}) if frame is not None else {}
+    out: list[ColumnSpec] = []
+    for col in columns:
+        out.extend(found.get(col.name, []) if col.rule_kind == EXPAND else [col])
+    return out
 
 
 def parse_objects(texts: pd.Series) -> list[dict[str, object]]:
@@ -93,17 +104,22 @@ def _placeholder(rows: pd.DataFrame, col: ColumnSpec, ctx: FlattenContext) -> pd
     return pd.Series([None] * len(rows), index=rows.index, dtype=object)
 
 
-USER_RULES: dict[str, RowRule] = {**ROW_RULES, "expand": _placeholder}
+USER_RULES: dict[str, RowRule] = {**ROW_RULES, EXPAND: _placeholder}
 
 
-@register("users", group_key=WHOLE_WINDOW)
+def extracted_fields(spec: ReportSpec) -> set[str]:
+    """The extracted columns the rules of ``spec`` read."""
+    expands = {c.rule.get("field", c.name) for c in spec.columns if c.rule_kind == EXPAND and not c.inactive}
+    return row_fields(spec) | expands
+
+
 def flatten_users(rows: pd.DataFrame, ctx: FlattenContext) -> pd.DataFrame:
     """One row per active user; each ``expand`` column becomes one column per key."""
     out = flatten_rows(rows, ctx, USER_RULES)
     rows = rows.reset_index(drop=True)
     found: dict[str, list[ColumnSpec]] = {}
     for col in ctx.spec.columns:
-        if col.rule_kind != "expand" or col.inactive:
+        if col.rule_kind != EXPAND or col.inactive:
             continue
         whole, specs, values = expand(rows, col, ctx)
         out[col.name] = coerce(whole, col, ctx.window.timezone, ctx.warnings)

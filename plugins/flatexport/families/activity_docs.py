@@ -8,7 +8,8 @@ reference was blank or ambiguous are printed under their rows.
 
 from __future__ import annotations
 
-from flatexport.activity_map import NOT_APPLICABLE, KindMap, MapRow, kind_map
+from flatexport.families.activity import NOT_APPLICABLE
+from flatexport.families.activity_map import KindMap, MapRow, kind_map
 from flatexport.specs import ReportSpec
 
 HEADER = "| Name in exporter | Definition (The user…) | Category | Action | Label |"
@@ -46,7 +47,7 @@ def render(spec: ReportSpec) -> str:
     """The whole definitions page as Markdown: title, how to read it, one table per section,
     then the report-wide decisions."""
     kmap = kind_map(spec)
-    intros = {s["section"]: list(s.get("intro") or []) for s in spec.options["sections"]}
+    intros = {s.section: s.intro for s in spec.options.sections}
     lines = [
         f"# {spec.title}: activity definitions",
         "",

@@ -1,6 +1,7 @@
-"""Activity grain: one extracted event in, one output row out (User Activity Exporter).
+"""Events grain of the activity family: one extracted event in, one output row out
+(User Activity Exporter).
 
-Category / Action / Label come from the kind map in the spec (``flatexport.activity_map``).
+Category / Action / Label come from the kind map in the spec (``activity_map``).
 The work is vectorised per *distinct* (kind, content type, question type, meeting type)
 combination and per distinct label template, both of which are a few dozen per day,
 so a 10-million-row day costs a handful of numpy passes, not a Python loop per row.
@@ -8,36 +9,22 @@ so a 10-million-row day costs a handful of numpy passes, not a Python loop per r
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
-from flatexport.activity_map import DISCRIMINATORS, KindMap, fill_template, kind_map, literal_fallback
-from flatexport.flatten import FlattenContext, column_values, register
-from flatexport.specs import ColumnSpec
-
-
-def local_iso(times: pd.Series, timezone: str) -> pd.Series:
-    """Instants -> ISO 8601 text to the second with the zone's offset at that instant
-    ("2026-11-01T01:30:00-05:00"). Formatted once per distinct second (a day has at most
-    86,400), which keeps DST days right and large days fast."""
-    stamps = pd.to_datetime(times, utc=True)
-    valid = stamps.notna().to_numpy()
-    seconds = np.zeros(len(stamps), dtype="int64")
-    since_epoch = stamps[valid] - pd.Timestamp(0, tz="UTC")
-    seconds[valid] = (since_epoch // pd.Timedelta(seconds=1)).to_numpy(dtype="int64")
-    codes, uniques = pd.factorize(seconds)
-    zone = ZoneInfo(timezone)
-    text = np.array(
-        [dt.datetime.fromtimestamp(int(s), tz=zone).isoformat(timespec="seconds") for s in uniques],
-        dtype=object,
-    )
-    out = text[codes]
-    out[~valid] = None
-    return pd.Series(out, index=times.index, dtype=object)
+from flatexport.families.activity import DISCRIMINATORS
+from flatexport.families.activity_map import (
+    KindMap,
+    fill_template,
+    kind_map,
+    literal_fallback,
+    source_column,
+    template_parts,
+)
+from flatexport.flatten import FlattenContext, column_values
+from flatexport.specs import ColumnSpec, ReportSpec
 
 
 class Events:
@@ -102,16 +89,12 @@ def rule_label(ev: Events, col: ColumnSpec) -> pd.Series:
     return ev.filled(ev.label_tpl)
 
 
-def rule_local_time(ev: Events, col: ColumnSpec) -> pd.Series:
-    return local_iso(ev.rows[col.rule["field"]], ev.ctx.window.timezone)
-
-
 RULES: dict[str, Callable[[Events, ColumnSpec], pd.Series]] = {
     "field": rule_field,
     "category": rule_category,
     "action": rule_action,
     "label": rule_label,
-    "local_time": rule_local_time,
+    "local_time": rule_field,  # an instant: the datetime type shows it in the subscription's zone
 }
 
 
@@ -123,11 +106,26 @@ def _count_unknown(rows: pd.DataFrame, kmap: KindMap, ctx: FlattenContext) -> No
             ctx.warnings[f"unknown kind {kind}"] += int(n)
 
 
-@register("activity")
-def flatten_activity(rows: pd.DataFrame, ctx: FlattenContext) -> pd.DataFrame:
+def extracted_fields(spec: ReportSpec) -> set[str]:
+    """The extracted columns the rules of ``spec`` read: plain fields, the kind and what
+    picks a map row, and every source of a placeholder its templates use."""
+    fields = {"kind", *DISCRIMINATORS.values()}
+    for col in spec.columns:
+        if not col.inactive and RULES.get(col.rule_kind) is rule_field:
+            fields.add(col.rule["field"])
+    kmap = kind_map(spec)
+    for row in kmap.rows:
+        for template in (row.category, row.label):
+            for _, part in template_parts(template):
+                if part is not None:
+                    fields.update(source_column(f) for f in kmap.placeholders[part].fields)
+    return fields
+
+
+def flatten_events(rows: pd.DataFrame, ctx: FlattenContext) -> pd.DataFrame:
     """One row per event, in extract order, restricted to the subscription's entries."""
     kmap = kind_map(ctx.spec)
-    wanted = kmap.selected_kinds(ctx.subscription.entries)
+    wanted = kmap.selected_kinds(ctx.scope.entries)
     if wanted is not None:
         _count_unknown(rows[~rows["kind"].isin(kmap.kinds)], kmap, ctx)
         rows = rows[rows["kind"].isin(wanted)]

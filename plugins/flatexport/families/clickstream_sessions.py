@@ -1,4 +1,5 @@
-"""Session grain: many tracker events in, one row per session out (clickstream).
+"""Session grain: many tracker events in, one row per session out (the clickstream
+family's rules, chosen per column by ``rule.kind``).
 
 Every rule is vectorised over the chunk (groupby / drop_duplicates / factorize); the
 only Python-level work is per *distinct* user agent, URL or address, which repeat
@@ -15,12 +16,12 @@ import numpy as np
 import pandas as pd
 
 from flatexport.errors import SpecError
-from flatexport.flatten import FlattenContext, column_values, register
+from flatexport.flatten import FlattenContext, column_values
 from flatexport.flatten.coercion import empty_series
 from flatexport.parsers.address import split_address
 from flatexport.parsers.url import query_params
 from flatexport.parsers.useragent import device_and_os
-from flatexport.specs import ColumnSpec
+from flatexport.specs import ColumnSpec, ReportSpec
 
 SESSION = "session_id"
 
@@ -73,7 +74,8 @@ class Sessions:
 
     @cached_property
     def local_start(self) -> pd.Series:
-        """Each session's first event, to the second, in the subscription's zone."""
+        """Each session's first event, to the second, in the subscription's zone (the
+        ``datetime`` column type formats it)."""
         start = pd.to_datetime(self.first["event_time"], utc=True).dt.floor("s")
         return start.dt.tz_convert(self.ctx.window.timezone)
 
@@ -83,17 +85,6 @@ class Sessions:
 
     def event_counts(self) -> pd.Series:
         return pd.Series(np.bincount(self._name_codes, minlength=len(self._names)), index=self._names)
-
-
-def _iso_with_offset(local: pd.Series) -> pd.Series:
-    """ISO 8601 with a +HH:MM offset (strftime's %z gives +HHMM, which the contract does not use)."""
-    base = local.dt.strftime("%Y-%m-%dT%H:%M:%S")
-    utc_naive = local.dt.tz_convert("UTC").dt.tz_localize(None)
-    minutes = ((local.dt.tz_localize(None) - utc_naive).dt.total_seconds() // 60).astype(int).to_numpy()
-    sign = np.where(minutes < 0, "-", "+")
-    minutes = np.abs(minutes)
-    offset = [f"{s}{m // 60:02d}:{m % 60:02d}" for s, m in zip(sign, minutes, strict=True)]
-    return base + pd.Series(offset, index=local.index)
 
 
 def _prop(col: ColumnSpec) -> str:
@@ -115,7 +106,7 @@ def rule_key(s: Sessions, col: ColumnSpec) -> pd.Series:
 
 
 def rule_session_start(s: Sessions, col: ColumnSpec) -> pd.Series:
-    return _iso_with_offset(s.local_start)
+    return s.local_start
 
 
 def rule_session_date(s: Sessions, col: ColumnSpec) -> pd.Series:
@@ -221,18 +212,33 @@ RULES: dict[str, Callable[[Sessions, ColumnSpec], pd.Series]] = {
 }
 
 
-def known_events(ctx: FlattenContext) -> set[str]:
-    names = set(ctx.spec.options.get("known_events", []))
-    for col in ctx.spec.columns:
+def known_events(spec: ReportSpec) -> set[str]:
+    names = set(spec.options.known_events)
+    for col in spec.columns:
         event = col.rule.get("event")
         names.update(event if isinstance(event, list) else [event] if event else [])
     return names
 
 
-@register("sessions", group_key=SESSION)
+def extracted_fields(spec: ReportSpec) -> set[str]:
+    """The extracted columns the rules of ``spec`` read (what its SQL must select)."""
+    fields = {SESSION, "event_time", "event_name"}
+    for col in spec.columns:
+        kind = col.rule_kind
+        if col.inactive or kind in ("key", "session_start", "session_date", "count", "any", "address_part"):
+            continue
+        if kind == "user_agent":
+            fields.add(col.rule.get("field", "user_agent"))
+        elif kind in ("first_nonempty", "url_param"):
+            fields.add(col.rule["field"])
+        else:
+            fields.add(_prop(col))
+    return fields
+
+
 def flatten_sessions(events: pd.DataFrame, ctx: FlattenContext) -> pd.DataFrame:
     s = Sessions(events, ctx)
-    known = known_events(ctx)
+    known = known_events(ctx.spec)
     counts = s.event_counts()
     for name, n in counts.items():
         if name not in known:

@@ -1,33 +1,30 @@
 """The activity kind map: kind (+ content type or payload field) -> Category / Action / Label.
 
-The map itself is data in ``include/report_specs/activity.yaml`` (``options.sections``),
-so the report and its generated docs page read the same rows. This module only knows
-how to read that data: parse it once into :class:`KindMap`, pick the row for an event
+The map itself is data in ``include/report_specs/activity.yaml`` (``options.sections``,
+typed and checked by :class:`flatexport.families.activity.ActivityOptions` when the spec
+loads), so the report and its generated docs page read the same rows. This module only
+knows how to use that data: flatten it once into :class:`KindMap`, pick the row for an event
 (:meth:`KindMap.resolve`), and fill a bracketed template from extracted columns
 (:func:`fill_template`), vectorised over the rows that share one template.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from flatexport.errors import InputError, SpecError
+from flatexport.families.activity import (
+    NOT_APPLICABLE,
+    PLACEHOLDER,
+    KindEntry,
+    KindSection,
+    Placeholder,
+)
 from flatexport.specs import ReportSpec
-
-NOT_APPLICABLE = "N/A"
-_PLACEHOLDER = re.compile(r"\[[^\]]+\]")
-# Discriminator name in `when` -> extracted column it is read from.
-DISCRIMINATORS: dict[str, str] = {
-    "content_type": "content_type",
-    "question_type": "p_question_type",
-    "meeting_type": "p_meeting_type",
-}
 
 
 @dataclass(frozen=True)
@@ -59,7 +56,7 @@ class Resolved:
 @dataclass(frozen=True)
 class KindMap:
     rows: tuple[MapRow, ...]
-    placeholders: Mapping[str, Mapping[str, Any]]
+    placeholders: Mapping[str, Placeholder]
 
     @property
     def kinds(self) -> dict[str, list[MapRow]]:
@@ -106,38 +103,28 @@ class KindMap:
         return chosen
 
 
-def _row(section: Mapping[str, Any], entry: Mapping[str, Any]) -> MapRow:
-    when = entry.get("when") or {}
-    for key in when:
-        if key not in DISCRIMINATORS:
-            raise SpecError(f"activity map {entry.get('kind')}: unknown `when` key {key!r}")
+def _row(section: KindSection, entry: KindEntry) -> MapRow:
     return MapRow(
-        section=str(section["section"]),
-        title=str(section["title"]),
-        kind=str(entry["kind"]),
-        name=str(entry["name"]),
-        definition=str(entry.get("definition") or ""),
-        category=str(entry["category"]),
-        action=str(entry["action"]),
-        label=str(entry.get("label") or ""),
-        when=tuple((str(k), str(v)) for k, v in when.items()),
-        continued=bool(entry.get("continued", False)),
-        decision=entry.get("decision"),
+        section=section.section,
+        title=section.title,
+        kind=entry.kind,
+        name=entry.name,
+        definition=entry.definition,
+        category=entry.category,
+        action=entry.action,
+        label=entry.label,
+        when=tuple(entry.when.items()),
+        continued=entry.continued,
+        decision=entry.decision,
     )
 
 
 def _parse(spec: ReportSpec) -> KindMap:
-    sections = spec.options.get("sections")
+    sections = spec.options.sections
     if not sections:
         raise SpecError(f"report {spec.report}: options.sections (the kind map) is missing")
-    rows = tuple(_row(sec, entry) for sec in sections for entry in sec["entries"])
-    placeholders = spec.options.get("placeholders", {})
-    for row in rows:
-        for text in (row.category, row.label):
-            for ph in _PLACEHOLDER.findall(text):
-                if ph not in placeholders:
-                    raise SpecError(f"activity map {row.kind}: placeholder {ph} has no source in options")
-    return KindMap(rows, placeholders)
+    rows = tuple(_row(sec, entry) for sec in sections for entry in sec.entries)
+    return KindMap(rows, spec.options.placeholders)
 
 
 _PARSED: dict[int, tuple[ReportSpec, KindMap]] = {}
@@ -159,7 +146,7 @@ def template_parts(template: str) -> list[tuple[str, str | None]]:
         return []
     parts: list[tuple[str, str | None]] = []
     pos = 0
-    for match in _PLACEHOLDER.finditer(template):
+    for match in PLACEHOLDER.finditer(template):
         parts.append((template[pos : match.start()], match.group(0)))
         pos = match.end()
     if pos < len(template):
@@ -186,11 +173,11 @@ def _text(frame: pd.DataFrame, column: str) -> np.ndarray:
     return text.to_numpy(dtype=object)
 
 
-def placeholder_values(frame: pd.DataFrame, spec: Mapping[str, Any]) -> np.ndarray:
+def placeholder_values(frame: pd.DataFrame, spec: Placeholder) -> np.ndarray:
     """One placeholder's value per row: its fields' non-empty values joined by `sep`."""
-    sep = str(spec.get("sep", " "))
+    sep = spec.sep
     out: np.ndarray | None = None
-    for field in spec["fields"]:
+    for field in spec.fields:
         vals = _text(frame, source_column(field))
         if out is None:
             out = vals
@@ -200,9 +187,7 @@ def placeholder_values(frame: pd.DataFrame, spec: Mapping[str, Any]) -> np.ndarr
     return out if out is not None else np.full(len(frame), "", dtype=object)
 
 
-def fill_template(
-    template: str, frame: pd.DataFrame, placeholders: Mapping[str, Mapping[str, Any]]
-) -> np.ndarray:
+def fill_template(template: str, frame: pd.DataFrame, placeholders: Mapping[str, Placeholder]) -> np.ndarray:
     """Fill a template for every row of ``frame``. A part without a value is left out
     with the literal before it, so no dangling separators ("Rating: 4", not "Rating: 4 / ")."""
     n = len(frame)
@@ -227,4 +212,4 @@ def fill_template(
 
 def literal_fallback(template: str) -> str:
     """ "Content - [content type]" with no value reads "Content" (never "Content - ")."""
-    return _PLACEHOLDER.sub("", template).strip(" -:/")
+    return PLACEHOLDER.sub("", template).strip(" -:/")
