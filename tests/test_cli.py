@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import pytest
@@ -137,3 +139,93 @@ def test_run_without_to_delivers_to_the_orgs_subscriptions_and_logs_it(
     assert result.exit_code != 0
     assert "org 'org_b' has no enabled clickstream subscription" in result.output
     assert not (tmp_path / "b").exists()
+
+
+@pytest.fixture(scope="module")
+def platform_warehouse(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Activity and planroom tables of org_acme and org_globex (companies 101/102, 201/202)."""
+    from tests.reports.conftest import seed_all
+
+    url = f"duckdb:///{tmp_path_factory.mktemp('platform') / 'w.duckdb'}"
+    seed_all(url, events=150)
+    return url
+
+
+def _run(report: str, url: str, out: Path, *extra: str, org: str = "org_acme"):
+    return invoke(
+        "run", report, "--date", "2026-11-02", "--org", org, "--source", url, "--to", str(out), *extra
+    )
+
+
+def test_scope_options_come_from_the_reports_scope(platform_warehouse, tmp_path, data_dir):
+    """--company narrows a planroom report to one of the org's companies; another org's
+    company is refused before anything runs; a report that takes no --company refuses it."""
+    out = tmp_path / "out"
+    result = _run("planroom_activity", platform_warehouse, out, "--company", "101")
+    assert result.exit_code == 0, result.output
+    text = (out / "planroom_activity_2026-11-02.csv").read_text()
+    assert {r["Job Company ID"] for r in csv.DictReader(io.StringIO(text))} == {"101"}
+
+    result = _run("planroom_summary", platform_warehouse, tmp_path / "x", "--company", "201")
+    assert result.exit_code != 0
+    assert "company 201 is not a planroom company of org 'org_acme'" in result.output
+    result = _run("unique_users", platform_warehouse, tmp_path / "x", "--company", "101")
+    assert result.exit_code != 0
+    assert "report 'unique_users' takes no company_id (--company) (it takes no scope)" in result.output
+    assert not (tmp_path / "x").exists()
+    assert "Traceback" not in result.output
+
+
+def test_run_takes_entries_like_subscriptions(platform_warehouse, tmp_path, data_dir):
+    out = tmp_path / "out"
+    result = _run("activity", platform_warehouse, out, "--entries", "content.viewed,feed")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO((out / "activity_2026-11-02.csv").read_text())))
+    kinds = {(r["Category"].split(" - ")[0], r["Action"]) for r in rows}
+    assert ("Content", "View") in kinds and any(category == "Feed" for category, _ in kinds)
+    assert all(kind == ("Content", "View") or kind[0] == "Feed" for kind in kinds), kinds
+    result = _run("activity", platform_warehouse, tmp_path / "x", "--entries", "content.viewed,nosuch")
+    assert result.exit_code != 0 and "unknown exporter entries: nosuch" in result.output
+
+
+def test_every_report_knows_whether_the_org_exists(platform_warehouse, tmp_path, data_dir):
+    for report in ("activity", "unique_users", "planroom_activity", "planroom_summary"):
+        result = _run(report, platform_warehouse, tmp_path / "x", org="org_zz")
+        assert result.exit_code != 0
+        assert f"unknown org 'org_zz': the source has no {report} data for it" in result.output
+
+
+def test_run_with_a_scope_option_reruns_only_the_subscriptions_with_that_scope(
+    platform_warehouse, tmp_path, monkeypatch, data_dir
+):
+    from flatexport.control.store import ControlStore
+
+    url = f"sqlite:///{tmp_path}/control.db"
+    monkeypatch.setenv("FLATEXPORT_CONTROL_DB_URL", url)
+    store = ControlStore(url)
+    store.add_subscription(
+        org_id="org_acme",
+        report="planroom_summary",
+        destination=(tmp_path / "a").as_uri(),
+        scope={"company_id": 101},
+    )
+    store.add_subscription(
+        org_id="org_acme", report="planroom_summary", destination=(tmp_path / "owner").as_uri()
+    )
+    args = [
+        "run",
+        "planroom_summary",
+        "--date",
+        "2026-11-02",
+        "--org",
+        "org_acme",
+        "--source",
+        platform_warehouse,
+    ]
+    result = invoke(*args, "--company", "101")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "a" / "planroom_summary_2026-11-02.csv").exists()
+    assert not (tmp_path / "owner").exists()
+    result = invoke(*args, "--company", "102")
+    assert result.exit_code != 0
+    assert "org 'org_acme' has no enabled planroom_summary subscription with company_id 102" in result.output
