@@ -22,8 +22,7 @@ def with_scope_options(command: F) -> F:
     """Add one click option per scope flag (the value is checked later, per report)."""
     for opt in reversed(scope_options()):
         kind = click.INT if opt.value_type is int and not opt.many else click.STRING
-        help_text = f"{opt.help} (reports whose scope has {opt.field})"
-        command = click.option(opt.flag, opt.param, type=kind, metavar=opt.metavar, help=help_text)(command)
+        command = click.option(opt.flag, opt.param, type=kind, metavar=opt.metavar, help=opt.help)(command)
     return command
 
 
