@@ -45,6 +45,7 @@ def query_params(spec: ReportSpec, sub: Subscription, window: Window) -> dict[st
     """Every report query gets the tenant and the window; the family adds what the
     subscription's scope binds (a company, an action)."""
     scope = parse_scope(spec, sub.scope)
+    # The engine's parameters come last: no family can rebind the tenant or the window.
     return {**family_of(spec).query_params(spec, scope), "org_id": sub.org_id, **window.params()}
 
 

@@ -16,7 +16,9 @@ from flatexport.paths import PROJECT_ROOT
 from flatexport.specs import ReportOptions, available_reports, load_spec
 
 PROTOCOL_METHODS = [
-    name for name, member in vars(ReportFamily).items() if callable(member) and not name.startswith("_")
+    name
+    for name, member in vars(ReportFamily).items()
+    if inspect.isfunction(member) and not name.startswith("_")
 ]
 
 

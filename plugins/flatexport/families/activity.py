@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from flatexport.errors import InputError
-from flatexport.families.base import Chunking, Family, NoScope, ReportOptions, Scope, scope_field
+from flatexport.families.base import Chunking, NoScope, ReportFamily, ReportOptions, Scope, scope_field
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -115,7 +115,7 @@ class EntriesScope(Scope):
         return entries
 
 
-class Activity(Family):
+class Activity(ReportFamily):
     name = "activity"
     dag_id = "activity_daily"
     options_model = ActivityOptions

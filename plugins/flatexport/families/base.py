@@ -6,10 +6,8 @@ options of its specs, the scope a subscription may narrow it to, the window a da
 covers, how extracted rows are cut into chunks, the extra bound query parameters, the
 flattening rules, columns only the data can name, its docs page, its DAG and the scope
 part of its file names. A new family is one module in this package that defines
-``FAMILY``; the engine, the control plane, the CLI and the quality gate stay unchanged.
-
-:class:`Family` gives the common answers (a plain day, no scope, rows in batches), so a
-family module overrides only what is its own.
+``FAMILY`` (an instance of a :class:`ReportFamily` subclass); the engine, the control
+plane, the CLI and the quality gate stay unchanged.
 """
 
 from __future__ import annotations
@@ -19,7 +17,7 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -34,7 +32,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Chunking",
-    "Family",
     "NoScope",
     "ReportFamily",
     "ReportOptions",
@@ -140,102 +137,60 @@ class Chunking:
 @runtime_checkable
 class ReportFamily(Protocol):
     """What the engine asks a family. ``FAMILY`` of every module in this package
-    implements it; the contract tests check each one against this list."""
+    implements it: its class subclasses this protocol explicitly, inherits the common
+    answers (a plain day, no scope, rows in batches) and overrides what is its own. The
+    contract tests check every family against this list."""
 
     name: str  # the module name, which a spec's ``family:`` names
     dag_id: str  # the nightly DAG that runs the family's reports
-    options_model: type[ReportOptions]  # typed ``options:`` of the family's specs
-    scope_models: tuple[type[Scope], ...]  # every scope model its reports use (CLI options)
+    options_model: type[ReportOptions] = ReportOptions  # typed ``options:`` of its specs
+    scope_models: tuple[type[Scope], ...] = (NoScope,)  # every scope its reports use (CLI options)
 
     def scope_model(self, spec: ReportSpec) -> type[Scope]:
         """The scope a report takes (one of ``scope_models``)."""
-        ...
+        return self.scope_models[0]
 
     def window(self, spec: ReportSpec, ds: dt.date, timezone: str) -> Window:
         """The time a run for day ``ds`` covers, and how far the extract reaches beyond it."""
-        ...
+        return day_window(ds, timezone)
 
     def chunking(self, spec: ReportSpec) -> Chunking:
         """How extracted rows are grouped into chunks."""
-        ...
+        return Chunking.batches()
 
     def query_params(self, spec: ReportSpec, scope: Scope) -> Mapping[str, object]:
         """Bound parameters beyond ``org_id`` and the window's (from the scope)."""
-        ...
+        return {}
 
     def extracted_fields(self, spec: ReportSpec) -> set[str]:
         """The extracted columns the report's rules read (its SQL must select them)."""
-        ...
+        raise NotImplementedError
 
     def flatten(self, rows: pd.DataFrame, ctx: FlattenContext) -> pd.DataFrame:
         """One chunk of extracted rows -> output rows, one column per spec column."""
-        ...
+        raise NotImplementedError
 
     def data_columns(self, spec: ReportSpec) -> set[str]:
         """Spec columns that stand for columns only the data can name (written in their
         place); empty for most reports."""
-        ...
-
-    def output_columns(
-        self, spec: ReportSpec, chosen: list[ColumnSpec], first: pd.DataFrame | None
-    ) -> list[ColumnSpec]:
-        """The columns to write, given the first flattened chunk (None: no rows)."""
-        ...
-
-    def docs_page(self, spec: ReportSpec) -> str | None:
-        """A page printed before the data dictionary, or None."""
-        ...
-
-    def file_scope(self, spec: ReportSpec, scope: Scope) -> str:
-        """The scope part of the file name ("action-12"), or "" for the whole org."""
-        ...
-
-    def check_scope(self, spec: ReportSpec, scope: Scope, org_id: str, source_url: str | None) -> None:
-        """Refuse (InputError) a scope the source does not know for this org."""
-        ...
-
-
-class Family:
-    """The common answers; a family module subclasses this and overrides what differs."""
-
-    name: ClassVar[str]
-    dag_id: ClassVar[str]
-    options_model: ClassVar[type[ReportOptions]] = ReportOptions
-    scope_models: ClassVar[tuple[type[Scope], ...]] = (NoScope,)
-
-    def scope_model(self, spec: ReportSpec) -> type[Scope]:
-        return self.scope_models[0]
-
-    def window(self, spec: ReportSpec, ds: dt.date, timezone: str) -> Window:
-        return day_window(ds, timezone)
-
-    def chunking(self, spec: ReportSpec) -> Chunking:
-        return Chunking.batches()
-
-    def query_params(self, spec: ReportSpec, scope: Scope) -> Mapping[str, object]:
-        return {}
-
-    def extracted_fields(self, spec: ReportSpec) -> set[str]:
-        raise NotImplementedError
-
-    def flatten(self, rows: pd.DataFrame, ctx: FlattenContext) -> pd.DataFrame:
-        raise NotImplementedError
-
-    def data_columns(self, spec: ReportSpec) -> set[str]:
         return set()
 
     def output_columns(
         self, spec: ReportSpec, chosen: list[ColumnSpec], first: pd.DataFrame | None
     ) -> list[ColumnSpec]:
+        """The columns to write, given the first flattened chunk (None: no rows)."""
         return chosen
 
     def docs_page(self, spec: ReportSpec) -> str | None:
+        """A page printed before the data dictionary, or None."""
         return None
 
     def file_scope(self, spec: ReportSpec, scope: Scope) -> str:
+        """The scope part of the file name ("action-12"), or "" for the whole org."""
         return ""
 
     def check_scope(self, spec: ReportSpec, scope: Scope, org_id: str, source_url: str | None) -> None:
+        """Refuse (InputError) a scope the source does not know for this org."""
         return None
 
     def __repr__(self) -> str:

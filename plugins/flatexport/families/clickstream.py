@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from flatexport.families.base import Chunking, Family, ReportOptions
+from flatexport.families.base import Chunking, ReportFamily, ReportOptions
 from flatexport.window import Window, day_window
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ class ClickstreamOptions(ReportOptions):
     known_events: list[str] = Field(default_factory=list)
 
 
-class Clickstream(Family):
+class Clickstream(ReportFamily):
     name = "clickstream"
     dag_id = "clickstream_daily"
     options_model = ClickstreamOptions

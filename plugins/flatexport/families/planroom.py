@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from flatexport.errors import InputError
-from flatexport.families.base import Family, Scope, scope_field
+from flatexport.families.base import ReportFamily, Scope, scope_field
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -29,7 +29,7 @@ class CompanyScope(Scope):
     )
 
 
-class Planroom(Family):
+class Planroom(ReportFamily):
     name = "planroom"
     dag_id = "planroom_daily"
     scope_models = (CompanyScope,)
