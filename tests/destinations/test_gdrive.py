@@ -9,8 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -29,35 +28,6 @@ from tests.support.drive_server import DriveServer, service_account_info
 SA_EMAIL = "exporter@flatexport-test.iam.gserviceaccount.com"
 CHUNK = 256 * 1024
 FOLDER_ID = "1AbCdEfGhIjKlMnOpQrStUvWxYz012345"
-
-
-@pytest.fixture(scope="module")
-def drive_server() -> Iterator[DriveServer]:
-    server = DriveServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def drive(drive_server: DriveServer) -> DriveServer:
-    """The module's server, emptied: each test starts with no files, requests or failures."""
-    drive_server.reset()
-    return drive_server
-
-
-@pytest.fixture
-def gcp_conn(monkeypatch: pytest.MonkeyPatch, drive: DriveServer) -> Callable[..., str]:
-    """Define a google_cloud_platform connection as an env variable; returns a fresh conn_id."""
-
-    def make(extra: dict[str, Any] | None = None, conn_type: str = "google_cloud_platform") -> str:
-        conn_id = f"gdrive_test_{uuid.uuid4().hex[:8]}"
-        value = {"conn_type": conn_type, "extra": drive.connection_extra() if extra is None else extra}
-        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(value))
-        return conn_id
-
-    return make
 
 
 @pytest.fixture
