@@ -91,6 +91,8 @@ class FolderTransport(TransportBase):
 
     def __init__(self, url: str) -> None:
         self.folder = folder_from_url(url)
+        if self.folder == Path("/"):
+            raise DeliveryError(f"refusing to deliver into the root folder / ({url!r})")
         self.url = self.folder.as_uri()
         self._ready = False
 
