@@ -3,15 +3,16 @@
 The driver (:mod:`flatexport.destinations.driver`) owns the delivery sequence for every
 destination; a transport only knows how to talk to its store:
 
-========== ====================================================================
-``find``   the object a name refers to now, or None (was this a re-delivery?)
-``delete`` make sure no object has that name (the stale manifest)
-``put``    write one payload, streamed from its opener; replaces ``previous``
-``stat``   what the store reports for a written object: size and checksum
-``commit`` publish a pending write (a folder renames its ``.part`` file)
-``discard``drop a pending write that failed verification
-``sweep``  remove what killed earlier deliveries of a name (and its manifest) left
-========== ====================================================================
+=========== ===================================================================
+``find``    the object a name refers to now, or None (is this a re-delivery?)
+``delete``  make sure no object has that name afterwards (the stale manifest)
+``put``     write one payload, streamed from its opener; replaces ``previous``
+``stat``    what the store reports for a written object: size and checksum
+``commit``  publish a pending write (a folder renames its ``.part`` file)
+``discard`` drop a pending write that failed verification
+``sweep``   remove what killed earlier deliveries of a name (and its manifest) left
+``probe``   write, verify and delete a small object (default: the driver's round trip)
+=========== ===================================================================
 
 ``features`` says what the store cannot do, so a mailbox (cannot stat or delete; the
 manifest travels inside the same message) goes through the same driver, the same

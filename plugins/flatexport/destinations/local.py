@@ -32,7 +32,7 @@ from flatexport.destinations.base import (
     TransportBase,
 )
 from flatexport.errors import DeliveryError
-from flatexport.hashing import BLOCK, new_digest
+from flatexport.hashing import BLOCK, stream_digests
 
 # errno values a person must fix; anything else (EIO, ESTALE on NFS...) may pass on retry.
 PERMANENT_ERRNOS = frozenset(
@@ -198,20 +198,16 @@ class FolderTransport(TransportBase):
     def stat(self, stored: Stored) -> Stored:
         """Read the written bytes back: the folder's own account of what it holds."""
         path = Path(stored.ref)
-        digest = new_digest("sha256")
-        size = 0
         try:
             with open(path, "rb") as fh:
-                while block := fh.read(BLOCK):
-                    digest.update(block)
-                    size += len(block)
+                digests, size = stream_digests(fh, ("sha256",))
         except OSError as exc:
             raise self._error("read back", path, exc) from None
         return Stored(
             name=stored.name,
             location=stored.location,
             size=size,
-            checksum=digest.hexdigest(),
+            checksum=digests["sha256"],
             ref=stored.ref,
             pending=stored.pending,
         )
