@@ -50,7 +50,6 @@ class Features:
     # "beside": the manifest is its own object, written after the verified data;
     # "with_data": it travels inside the same put (an email carries both attachments).
     manifest: Literal["beside", "with_data"] = "beside"
-    pending: bool = False  # put() writes aside and commit() publishes (temp + rename)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,6 @@ from urllib.parse import quote, unquote, urlsplit
 
 from flatexport.destinations.base import (
     MANIFEST_SUFFIX,
-    Features,
     HashChecksum,
     Payload,
     Stored,
@@ -87,7 +86,6 @@ class FolderTransport(TransportBase):
     """Delivers into one local (or mounted) folder."""
 
     store = "folder"
-    features = Features(pending=True)
 
     def __init__(self, url: str) -> None:
         self.folder = folder_from_url(url)
