@@ -5,6 +5,9 @@
   name: readers never see a half-written file, and a copy that does not verify never
   takes the old one's place. ``sweep`` removes ``.part`` files of the same name that a
   killed attempt left behind (and only those: the pattern is ours).
+* Two deliveries of the same name at the same time are not this module's to arbitrate
+  (one run per delivery is held upstream); if they happened, one's sweep could remove the
+  other's ``.part`` and that one fails with a clear error, never a mixed file.
 * Files are created with mode 0666 minus the process umask, like any other program's
   files, so the customer's group or share settings apply.
 * A full or read-only disk is one line naming the file and the reason, never a traceback.
