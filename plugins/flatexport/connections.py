@@ -1,14 +1,20 @@
 """Credentials come only from Airflow Connections (metastore, env or secrets backend).
 
 Wrapping the lookup keeps Airflow out of the destination modules' imports and gives
-one clear error when a subscription names a connection that does not exist.
+one clear error when a subscription names a connection that does not exist. URLs taken
+from a connection (an S3 ``endpoint_url`` may carry ``user:password@``) are masked here
+before anything prints, logs or stores them.
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from flatexport.errors import DeliveryError
+
+MASK = "***"
 
 
 def get_connection(conn_id: str) -> Any:
@@ -30,3 +36,51 @@ def connection_exists(conn_id: str) -> bool:
     except DeliveryError:
         return False
     return True
+
+
+def mask_url(url: str | None) -> str:
+    """``url`` with the password of its ``user:password@`` part replaced by ``***``.
+
+    The one way a URL from a connection is shown: in messages, logs, receipts and the
+    delivery log. Anything that does not parse as a URL is masked whole when it holds an
+    ``@`` (it might be a mangled credential), else returned as it is.
+    """
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return MASK if "@" in url else url
+    if password is None:
+        return url
+    host = parts.hostname or ""
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port is not None else ""
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:{MASK}@{host}{port}"))
+
+
+def url_secrets(url: str | None) -> tuple[str, ...]:
+    """The secret parts of a URL (its password), for scrubbing messages and log masking."""
+    if not url:
+        return ()
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return (url,) if "@" in url else ()
+    return (password,) if password else ()
+
+
+def hide_in_logs(*secrets: str | None) -> None:
+    """Tell Airflow's secrets masker about values it cannot know are secret (for example
+    the password inside an ``endpoint_url``), so task logs redact them too."""
+    values = [s for s in secrets if s]
+    if not values:
+        return
+    with contextlib.suppress(Exception):  # outside Airflow's logging setup there is nothing to tell
+        from airflow.sdk.log import mask_secret
+
+        for value in values:
+            mask_secret(value)

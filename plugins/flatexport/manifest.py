@@ -1,14 +1,16 @@
 """The manifest beside each delivered file says what it holds and that it is complete.
 
-It is written after the data file, so a reader that sees ``<file>.manifest.json``
-knows the data file is whole. It carries counts and check names, never row values.
+The delivery driver writes it only after the data file is verified at the destination,
+and removes the previous one before replacing data, so a reader that sees
+``<file>.manifest.json`` knows the data file beside it is whole and is the one described
+(its ``sha256``). It carries counts and check names, never row values. It is built in
+memory and handed to the driver: nothing is written beside the staged file.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 from typing import Any
 
 from flatexport import __version__
@@ -38,7 +40,6 @@ def build_manifest(staged: StagedFile, quality: dict[str, Any] | None = None) ->
     }
 
 
-def write_manifest(staged: StagedFile, quality: dict[str, Any] | None = None) -> Path:
-    path = staged.manifest_path()
-    path.write_text(json.dumps(build_manifest(staged, quality), indent=2, sort_keys=True) + "\n", "utf-8")
-    return path
+def manifest_bytes(staged: StagedFile, quality: dict[str, Any] | None = None) -> bytes:
+    """The manifest as delivered: pretty, key-sorted JSON (UTF-8)."""
+    return (json.dumps(build_manifest(staged, quality), indent=2, sort_keys=True) + "\n").encode("utf-8")

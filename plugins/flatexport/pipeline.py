@@ -16,10 +16,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from flatexport.destinations import destination_for
+from flatexport.destinations import deliver, destination_for
 from flatexport.errors import DeliveryError, FlatexportError, QualityError
 from flatexport.export import run_export
-from flatexport.manifest import write_manifest
+from flatexport.manifest import manifest_bytes
 from flatexport.settings import get_settings
 from flatexport.specs import file_name, load_spec
 from flatexport.staged import StagedFile
@@ -102,9 +102,10 @@ def guard_tenant(sub: Subscription, staged: StagedFile) -> None:
 def deliver_step(
     sub: Subscription, staged: StagedFile, quality: dict[str, Any] | None = None
 ) -> dict[str, Any]:
+    """Hand the staged file and its manifest to the one delivery driver; the receipt
+    (location, checksums, whether it replaced an earlier copy) goes to the caller's record."""
     guard_tenant(sub, staged)
-    manifest = write_manifest(staged, quality)
-    receipt = destination_for(sub).deliver(staged, manifest)
+    receipt = deliver(destination_for(sub), staged, manifest_bytes(staged, quality))
     log.info("delivered %s rows=%d to %s (%s)", staged.name, staged.rows, receipt.location, receipt.checksum)
     return asdict(receipt)
 

@@ -4,7 +4,14 @@ connections per test, and a fault-injecting proxy for what moto will not do by i
 
 from __future__ import annotations
 
-import http.client
+import os
+
+# No test may wait for a GCE metadata server when a connection has no key (google-auth
+# reads this once, at import).
+os.environ.setdefault("NO_GCE_CHECK", "true")
+
+import http.client  # noqa: E402
+import json  # noqa: E402
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,6 +25,7 @@ import pytest
 
 from flatexport.hashing import sha256_file
 from flatexport.staged import StagedFile
+from tests.support.drive_server import DriveServer
 from tests.support.moto_server import aws_connection_json, boto3_client, start_moto_server
 
 # --- moto, buckets, connections -----------------------------------------------------------
@@ -60,6 +68,41 @@ def aws_conn(monkeypatch: pytest.MonkeyPatch, moto_endpoint: str) -> Callable[..
         return conn_id
 
     return make
+
+
+# --- the local Drive v3 server -------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def drive_server() -> Iterator[DriveServer]:
+    server = DriveServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def drive(drive_server: DriveServer) -> DriveServer:
+    """The session's server, emptied: each test starts with no files, requests or failures."""
+    drive_server.reset()
+    return drive_server
+
+
+@pytest.fixture
+def gcp_conn(monkeypatch: pytest.MonkeyPatch, drive: DriveServer) -> Callable[..., str]:
+    """Define a google_cloud_platform connection as an env variable; returns a fresh conn_id."""
+
+    def make(extra: dict[str, Any] | None = None, conn_type: str = "google_cloud_platform") -> str:
+        conn_id = f"gdrive_test_{uuid.uuid4().hex[:8]}"
+        value = {"conn_type": conn_type, "extra": drive.connection_extra() if extra is None else extra}
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(value))
+        return conn_id
+
+    return make
+
+
+# --- staged files -----------------------------------------------------------------------------
 
 
 @pytest.fixture

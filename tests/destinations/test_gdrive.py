@@ -9,15 +9,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from flatexport.destinations import destination_for
+from flatexport.destinations import deliver, destination_for
 from flatexport.destinations.gdrive import (
-    DriveDestination,
+    DriveTransport,
     escape_query_value,
     parse_gdrive_url,
     validate_folder_id,
@@ -31,42 +30,13 @@ CHUNK = 256 * 1024
 FOLDER_ID = "1AbCdEfGhIjKlMnOpQrStUvWxYz012345"
 
 
-@pytest.fixture(scope="module")
-def drive_server() -> Iterator[DriveServer]:
-    server = DriveServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.fixture
-def drive(drive_server: DriveServer) -> DriveServer:
-    """The module's server, emptied: each test starts with no files, requests or failures."""
-    drive_server.reset()
-    return drive_server
-
-
-@pytest.fixture
-def gcp_conn(monkeypatch: pytest.MonkeyPatch, drive: DriveServer) -> Callable[..., str]:
-    """Define a google_cloud_platform connection as an env variable; returns a fresh conn_id."""
-
-    def make(extra: dict[str, Any] | None = None, conn_type: str = "google_cloud_platform") -> str:
-        conn_id = f"gdrive_test_{uuid.uuid4().hex[:8]}"
-        value = {"conn_type": conn_type, "extra": drive.connection_extra() if extra is None else extra}
-        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(value))
-        return conn_id
-
-    return make
-
-
-@pytest.fixture
-def destination(gcp_conn: Callable[..., str]) -> Callable[..., DriveDestination]:
-    """A DriveDestination built the production way, from a subscription; retries do not sleep."""
+def destination(gcp_conn: Callable[..., str]) -> Callable[..., DriveTransport]:
+    """A DriveTransport built the production way, from a subscription; retries do not sleep."""
 
     def make(folder: str, *, subject: str | None = None, conn_id: str | None = None, **options: Any):
         sub = subscription(folder, conn_id or gcp_conn(), subject=subject)
-        return DriveDestination.from_subscription(sub, sleep=lambda _seconds: None, **options)
+        return DriveTransport.from_subscription(sub, sleep=lambda _seconds: None, **options)
 
     return make
 
@@ -99,10 +69,9 @@ def test_upload_lands_with_right_bytes_as_text_csv(drive, destination, make_stag
     folder = drive.add_folder(name="acme exports")
     data = csv_bytes()
     staged = make_staged(data)
-    manifest = tmp_path / "m.json"
-    manifest.write_text('{"rows": 3}')
+    manifest = b'{"rows": 3}'
 
-    receipt = destination(folder).deliver(staged, manifest)
+    receipt = deliver(destination(folder), staged, manifest)
 
     files = {f.name: f for f in drive.files_in(folder)}
     assert set(files) == {staged.name, f"{staged.name}.manifest.json"}
@@ -112,7 +81,9 @@ def test_upload_lands_with_right_bytes_as_text_csv(drive, destination, make_stag
     assert files[f"{staged.name}.manifest.json"].content == b'{"rows": 3}'
     assert receipt.location == f"gdrive://{folder}/{landed.id}"
     assert receipt.bytes == len(data)
-    assert receipt.checksum == f"md5:{hashlib.md5(data).hexdigest()}"
+    assert receipt.checksum == f"sha256:{hashlib.sha256(data).hexdigest()}"  # the staged record's
+    assert receipt.verified == f"md5:{hashlib.md5(data).hexdigest()}"  # what Drive reported
+    assert receipt.manifest == f"gdrive://{folder}/{files[f'{staged.name}.manifest.json'].id}"
     assert receipt.replaced is False
     names = [json.loads(r.body)["name"] for r in upload_starts(drive)]
     assert names == [staged.name, f"{staged.name}.manifest.json"]  # data first, then manifest
@@ -120,7 +91,7 @@ def test_upload_lands_with_right_bytes_as_text_csv(drive, destination, make_stag
 
 def test_every_call_supports_all_drives_and_metadata_is_never_a_google_type(drive, destination, make_staged):
     folder = drive.add_folder()
-    destination(folder).deliver(make_staged(csv_bytes()))
+    deliver(destination(folder), make_staged(csv_bytes()))
 
     calls = drive.api_requests("/drive/v3/files")
     assert calls and all(r.query.get("supportsAllDrives") == "true" for r in calls)
@@ -134,7 +105,7 @@ def test_every_call_supports_all_drives_and_metadata_is_never_a_google_type(driv
 def test_multi_chunk_resumable_upload(drive, destination, make_staged):
     folder = drive.add_folder()
     data = os.urandom(700 * 1024)  # 256 KiB chunks: 3 PUTs
-    receipt = destination(folder).deliver(make_staged(data))
+    receipt = deliver(destination(folder), make_staged(data))
 
     [landed] = drive.files_in(folder)
     assert landed.content == data
@@ -150,8 +121,8 @@ def test_multi_chunk_resumable_upload(drive, destination, make_staged):
 def test_rerun_same_day_updates_the_one_file(drive, destination, make_staged):
     folder = drive.add_folder()
     dest = destination(folder)
-    first = dest.deliver(make_staged(csv_bytes(tag="first")))
-    second = dest.deliver(make_staged(csv_bytes(tag="second")))
+    first = deliver(dest, make_staged(csv_bytes(tag="first")))
+    second = deliver(dest, make_staged(csv_bytes(tag="second")))
 
     [landed] = drive.files_in(folder)
     assert landed.content == csv_bytes(tag="second")
@@ -165,8 +136,8 @@ def test_name_with_quote_and_backslash_is_found_again(drive, destination, make_s
     folder = drive.add_folder()
     name = "o'brien \\ weekly's.csv"
     dest = destination(folder)
-    dest.deliver(make_staged(csv_bytes(tag="1"), name=name))
-    receipt = dest.deliver(make_staged(csv_bytes(tag="2"), name=name))
+    deliver(dest, make_staged(csv_bytes(tag="1"), name=name))
+    receipt = deliver(dest, make_staged(csv_bytes(tag="2"), name=name))
 
     assert [f.name for f in drive.files_in(folder)] == [name]
     assert receipt.replaced is True
@@ -180,7 +151,7 @@ def test_two_same_named_files_are_a_loud_error(drive, destination, make_staged):
     ids = [drive.add_file(folder, staged.name, b"old"), drive.add_file(folder, staged.name, b"older")]
 
     with pytest.raises(DeliveryError) as err:
-        destination(folder).deliver(staged)
+        deliver(destination(folder), staged)
 
     message = str(err.value)
     assert "several files named" in message and all(i in message for i in ids)
@@ -191,8 +162,8 @@ def test_two_same_named_files_are_a_loud_error(drive, destination, make_staged):
 def test_compressed_and_jsonl_files_keep_their_types(drive, destination, make_staged):
     folder = drive.add_folder()
     dest = destination(folder)
-    dest.deliver(make_staged(b"\x1f\x8b fake gzip", name="c.csv.gz", fmt="csv.gz"))
-    dest.deliver(make_staged(b'{"a": 1}\n', name="c.jsonl", fmt="jsonl"))
+    deliver(dest, make_staged(b"\x1f\x8b fake gzip", name="c.csv.gz", fmt="csv.gz"))
+    deliver(dest, make_staged(b'{"a": 1}\n', name="c.jsonl", fmt="jsonl"))
 
     types = {f.name: f.mime_type for f in drive.files_in(folder)}
     assert types == {"c.csv.gz": "application/gzip", "c.jsonl": "application/x-ndjson"}
@@ -212,19 +183,19 @@ def test_throttling_and_server_errors_are_retried(drive, destination, make_stage
     data = os.urandom(600 * 1024)
     drive.fail_next(1, status, method=method, path_contains=path)
 
-    receipt = destination(folder).deliver(make_staged(data))
+    receipt = deliver(destination(folder), make_staged(data))
 
     assert [r.status for r in drive.requests].count(status) == 1
     [landed] = drive.files_in(folder)
     assert landed.content == data
-    assert receipt.checksum == f"md5:{hashlib.md5(data).hexdigest()}"
+    assert receipt.verified == f"md5:{hashlib.md5(data).hexdigest()}"
 
 
 def test_retries_exhausted_is_a_retryable_error(drive, destination, make_staged):
     folder = drive.add_folder()
     drive.fail_next(10, 503)
     with pytest.raises(DeliveryError) as err:
-        destination(folder, num_retries=2).deliver(make_staged(csv_bytes()))
+        deliver(destination(folder, num_retries=2), make_staged(csv_bytes()))
     assert err.value.retryable is True
     assert "503" in str(err.value) and "try again later" in str(err.value)
 
@@ -233,7 +204,7 @@ def test_wrong_md5_from_drive_is_a_delivery_error(drive, destination, make_stage
     folder = drive.add_folder()
     drive.wrong_md5 = True
     with pytest.raises(DeliveryError, match="does not match the staged file"):
-        destination(folder).deliver(make_staged(csv_bytes()))
+        deliver(destination(folder), make_staged(csv_bytes()))
 
 
 # --- errors people must act on -------------------------------------------------------------
@@ -251,7 +222,7 @@ def test_service_account_into_my_drive_folder_says_use_shared_drive_or_impersona
 ):
     folder = drive.add_folder(my_drive_owner="alice@example.com")
     with pytest.raises(DeliveryError) as err:
-        destination(folder).deliver(make_staged(csv_bytes()))
+        deliver(destination(folder), make_staged(csv_bytes()))
 
     message = str(err.value)
     assert "shared drive" in message and "--subject" in message and "domain-wide delegation" in message
@@ -262,7 +233,7 @@ def test_service_account_into_my_drive_folder_says_use_shared_drive_or_impersona
 
 def test_impersonation_writes_into_my_drive(drive, destination, make_staged):
     folder = drive.add_folder(my_drive_owner="alice@example.com")
-    destination(folder, subject="alice@example.com").deliver(make_staged(csv_bytes()))
+    deliver(destination(folder, subject="alice@example.com"), make_staged(csv_bytes()))
 
     assert len(drive.files_in(folder)) == 1
     assert {t.get("sub") for t in drive.token_requests} == {"alice@example.com"}
@@ -273,7 +244,7 @@ def test_refused_delegation_is_explained(drive, destination, make_staged):
     folder = drive.add_folder()
     drive.deny_delegation = True
     with pytest.raises(DeliveryError, match="refused an access token for alice@example.com") as err:
-        destination(folder, subject="alice@example.com").deliver(make_staged(csv_bytes()))
+        deliver(destination(folder, subject="alice@example.com"), make_staged(csv_bytes()))
     assert_one_line_without_secrets(err.value)
 
 
@@ -283,7 +254,7 @@ def test_folder_not_shared_or_missing_prints_the_service_account(drive, destinat
     if case == "not_shared":
         drive.unshare(folder)
     with pytest.raises(DeliveryError) as err:
-        destination(folder).deliver(make_staged(csv_bytes()))
+        deliver(destination(folder), make_staged(csv_bytes()))
 
     assert str(err.value) == (
         f"Drive folder {folder} not found, or not shared with {SA_EMAIL}; share it with that address"
@@ -294,14 +265,14 @@ def test_folder_not_shared_or_missing_prints_the_service_account(drive, destinat
 def test_read_only_folder_asks_for_editor_access(drive, destination, make_staged):
     folder = drive.add_folder(can_add_children=False)
     with pytest.raises(DeliveryError, match=f"{SA_EMAIL} can see Drive folder .* but may not add files"):
-        destination(folder).deliver(make_staged(csv_bytes()))
+        deliver(destination(folder), make_staged(csv_bytes()))
 
 
 def test_a_file_id_instead_of_a_folder_is_refused(drive, destination, make_staged):
     folder = drive.add_folder()
     file_id = drive.add_file(folder, "report.csv", b"x")
     with pytest.raises(DeliveryError, match="is a file, not a folder"):
-        destination(file_id).deliver(make_staged(csv_bytes()))
+        deliver(destination(file_id), make_staged(csv_bytes()))
 
 
 # --- probe ---------------------------------------------------------------------------------
@@ -342,45 +313,43 @@ def test_probe_into_my_drive_reports_the_quota_problem(drive, destination):
 def test_destination_for_builds_a_drive_destination(drive, gcp_conn):
     folder = drive.add_folder()
     dest = destination_for(subscription(folder, gcp_conn()))
-    assert isinstance(dest, DriveDestination)
+    assert isinstance(dest, DriveTransport)
     assert dest.url == f"gdrive://{folder}" and dest.chunksize == CHUNK
 
 
 def test_key_path_and_prefixed_extra_keys(drive, destination, gcp_conn, tmp_path):
     key = tmp_path / "key.json"
-    key.write_text(json.dumps(service_account_info("https://oauth2.googleapis.com/token")))
+    key.write_text(json.dumps(service_account_info(drive.token_uri)))
     prefix = "extra__google_cloud_platform__"
-    conn_id = gcp_conn(
-        {f"{prefix}key_path": str(key), f"{prefix}token_uri": drive.token_uri, "root_url": drive.root_url}
-    )
+    conn_id = gcp_conn({f"{prefix}key_path": str(key), f"{prefix}root_url": drive.root_url})
     folder = drive.add_folder(name="f")
     assert destination(folder, conn_id=conn_id).probe().startswith("Drive folder f")
-    assert drive.token_requests  # token_uri from the extra overrode the key's
+    assert drive.token_requests  # the key file's own token endpoint was used
 
 
 def test_connection_without_key_is_refused_without_echoing_it(drive, gcp_conn):
     conn_id = gcp_conn({"keyfile_dict": '{"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY'})
     with pytest.raises(DeliveryError) as err:
-        DriveDestination.from_subscription(subscription(drive.add_folder(), conn_id))
+        DriveTransport.from_subscription(subscription(drive.add_folder(), conn_id))
     assert "not valid JSON" in str(err.value) and "PRIVATE" not in str(err.value)
 
     with pytest.raises(DeliveryError, match="holds no service-account key"):
-        DriveDestination.from_subscription(subscription(drive.add_folder(), gcp_conn({"root_url": "x"})))
+        DriveTransport.from_subscription(subscription(drive.add_folder(), gcp_conn({"root_url": "x"})))
 
     with pytest.raises(DeliveryError, match="google_cloud_platform"):
-        DriveDestination.from_subscription(subscription(drive.add_folder(), gcp_conn(conn_type="aws")))
+        DriveTransport.from_subscription(subscription(drive.add_folder(), gcp_conn(conn_type="aws")))
 
 
 def test_missing_conn_id_and_unknown_connection(drive):
     with pytest.raises(InputError, match="needs conn_id"):
-        DriveDestination.from_subscription(subscription(FOLDER_ID, None))
+        DriveTransport.from_subscription(subscription(FOLDER_ID, None))
     with pytest.raises(DeliveryError, match="is not defined"):
-        DriveDestination.from_subscription(subscription(FOLDER_ID, "no_such_gdrive_conn"))
+        DriveTransport.from_subscription(subscription(FOLDER_ID, "no_such_gdrive_conn"))
 
 
 def test_chunk_size_must_be_a_multiple_of_256k():
     with pytest.raises(InputError, match="256 KiB"):
-        DriveDestination(FOLDER_ID, service=None, account=SA_EMAIL, chunksize=1000 * 1000)
+        DriveTransport(FOLDER_ID, service=None, account=SA_EMAIL, chunksize=1000 * 1000)
 
 
 # --- pure helpers ----------------------------------------------------------------------------

@@ -1,30 +1,46 @@
-"""Destinations by URL scheme, as in fsspec and rclone: file://, s3://, gdrive://."""
+"""Destinations by URL scheme, as in fsspec and rclone: file://, s3://, gdrive://.
+
+Each scheme is a thin :class:`~flatexport.destinations.base.Transport`; the one delivery
+sequence for all of them is :func:`~flatexport.destinations.driver.deliver`.
+"""
 
 from __future__ import annotations
 
-from flatexport.destinations.base import Destination, Receipt
+from flatexport.destinations.base import Features, Payload, Receipt, Stored, Transport
+from flatexport.destinations.driver import deliver, roundtrip_probe, staged_opener
 from flatexport.errors import InputError
 from flatexport.subscriptions import Subscription
 
 SCHEMES = ("file", "s3", "gdrive")
 
 
-def destination_for(sub: Subscription) -> Destination:
-    """Build the destination a subscription names; imports cloud clients only when needed."""
+def destination_for(sub: Subscription) -> Transport:
+    """The transport a subscription names; imports cloud clients only when needed."""
     scheme = sub.scheme
     if scheme == "file":
-        from flatexport.destinations.local import LocalFolderDestination
+        from flatexport.destinations.local import FolderTransport
 
-        return LocalFolderDestination(sub.destination)
+        return FolderTransport(sub.destination)
     if scheme == "s3":
-        from flatexport.destinations.s3 import S3Destination
+        from flatexport.destinations.s3 import S3Transport
 
-        return S3Destination.from_subscription(sub)
+        return S3Transport.from_subscription(sub)
     if scheme == "gdrive":
-        from flatexport.destinations.gdrive import DriveDestination
+        from flatexport.destinations.gdrive import DriveTransport
 
-        return DriveDestination.from_subscription(sub)
+        return DriveTransport.from_subscription(sub)
     raise InputError(f"unsupported destination {sub.destination!r} (use file://, s3:// or gdrive://)")
 
 
-__all__ = ["Destination", "Receipt", "SCHEMES", "destination_for"]
+__all__ = [
+    "SCHEMES",
+    "Features",
+    "Payload",
+    "Receipt",
+    "Stored",
+    "Transport",
+    "deliver",
+    "destination_for",
+    "roundtrip_probe",
+    "staged_opener",
+]

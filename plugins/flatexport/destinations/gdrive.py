@@ -1,51 +1,51 @@
-"""Google Drive destination: gdrive://FOLDER_ID, written by a service account.
+"""Google Drive transport: gdrive://FOLDER_ID, written by a service account.
 
-Credentials come only from the Airflow Connection the subscription names (conn_type
-google_cloud_platform, service-account key in its extra), optionally impersonating a
-Workspace user through domain-wide delegation (``subject``).
+Credentials come from the Airflow Google provider (``GoogleBaseHook``) reading the
+Connection the subscription names, so a ``google_cloud_platform`` Connection that works
+for the provider works here unchanged (keyfile_dict, key_path, key_secret_name,
+credential_config_file, impersonation_chain, Application Default Credentials, ...). The
+scope defaults to Drive (the connection's ``scope`` field wins). ``sub.subject`` adds
+domain-wide delegation: the service account impersonates that Workspace user.
+``root_url`` in the extra re-roots every call (tests, proxies).
 
 Design choices, each for a failure seen in the wild:
 
 * Files keep their type (text/csv stays text/csv): no Google mimeType is ever set, so
   Drive never converts an export into a Sheet that customers' scripts cannot download.
-* Re-runs update the one existing file of the same name instead of adding a second
-  "report (1).csv"; two or more same-named files are an error, because picking one
-  would be a guess.
-* Uploads are resumable and chunked, and every call passes ``num_retries`` (the
-  client's default is 0), so throttling (429) and 5xx are retried by the client.
-* Drive reports md5Checksum and size for binary files; both are checked.
+* A re-delivery updates the one existing file of the same name (same file id) instead
+  of adding a second "report (1).csv"; two or more same-named files are an error,
+  because picking one would be a guess.
+* Uploads are resumable and chunked, streamed from the payload's opener; a file appears
+  only when its last chunk arrives, so a killed upload leaves nothing in the folder.
+  Every call passes ``num_retries`` (the connection's, default 5), so throttling (429)
+  and 5xx are retried by the client.
+* ``stat`` asks Drive for the file's md5Checksum and size by id; the driver compares them.
 * Google's errors become one-line DeliveryErrors that say what to do (share the folder
   with this address, use a shared drive, ...), and never contain key material.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import logging
 import re
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import google.auth.exceptions
 import httplib2
-from google.oauth2 import service_account
 from googleapiclient import discovery_cache
 from googleapiclient.discovery import build_from_document
 from googleapiclient.errors import HttpError
-from googleapiclient.http import MediaFileUpload, MediaIoBaseUpload
+from googleapiclient.http import MediaIoBaseUpload
 
 from flatexport import connections
-from flatexport.destinations.base import Receipt
+from flatexport.destinations.base import Features, HashChecksum, Payload, Stored, TransportBase
 from flatexport.errors import DeliveryError, InputError
-from flatexport.staged import StagedFile
 from flatexport.subscriptions import Subscription
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,6 @@ DEFAULT_NUM_RETRIES = 5
 FILE_FIELDS = "id,name,md5Checksum,size"
 FOLDER_FIELDS = "id,name,mimeType,driveId,capabilities/canAddChildren"
 CONN_TYPES = ("google_cloud_platform", "gcp")
-EXTRA_PREFIX = "extra__google_cloud_platform__"
 RETRYABLE_403 = ("rateLimitExceeded", "userRateLimitExceeded", "dailyLimitExceeded")
 PERMISSION_403 = ("insufficientPermissions", "insufficientFilePermissions", "forbidden", "cannotAddParent")
 
@@ -120,80 +119,77 @@ def escape_query_value(value: str) -> str:
     return value.replace("\\", "\\\\").replace("'", "\\'")
 
 
-def md5_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def upload_mimetype(staged: StagedFile) -> str:
+def upload_mimetype(payload: Payload) -> str:
     """What Drive should store: text/csv for CSV, application/gzip for compressed files."""
-    return "application/gzip" if staged.content_encoding == "gzip" else staged.content_type
+    return "application/gzip" if payload.content_encoding == "gzip" else payload.content_type
 
 
 # --- credentials and client ------------------------------------------------------------
 
 
-def connection_extra(conn: Any) -> dict[str, Any]:
-    """The extra with the provider's ``extra__google_cloud_platform__`` prefixes removed."""
-    extra = dict(getattr(conn, "extra_dejson", None) or {})
-    for key in [k for k in extra if k.startswith(EXTRA_PREFIX)]:
-        extra.setdefault(key[len(EXTRA_PREFIX) :], extra[key])
-        del extra[key]
-    return {k: v for k, v in extra.items() if v not in (None, "")}
+@dataclass(frozen=True)
+class DriveConnection:
+    """What the provider made of the connection: credentials and our few extras."""
+
+    credentials: Any
+    account: str  # the address Drive sees, for messages
+    root_url: str | None
+    num_retries: int
 
 
-def service_account_key(extra: dict[str, Any], conn_id: str) -> dict[str, Any]:
-    """The key JSON from keyfile_dict (dict or JSON text) or key_path; errors never echo it."""
-    if "keyfile_dict" in extra:
-        raw = extra["keyfile_dict"]
-        try:
-            info = json.loads(raw) if isinstance(raw, str) else dict(raw)
-        except (ValueError, TypeError):
-            raise DeliveryError(f"connection {conn_id!r}: keyfile_dict is not valid JSON") from None
-    elif "key_path" in extra:
-        try:
-            info = json.loads(Path(extra["key_path"]).read_text())
-        except OSError as exc:
-            raise DeliveryError(
-                f"connection {conn_id!r}: cannot read key_path {extra['key_path']}: {exc.strerror}"
-            ) from None
-        except ValueError:
-            raise DeliveryError(f"connection {conn_id!r}: key_path {extra['key_path']} is not JSON") from None
-    else:
-        raise DeliveryError(
-            f"connection {conn_id!r} holds no service-account key (set keyfile_dict or key_path in its extra)"
-        )
-    if not isinstance(info, dict) or info.get("type") != "service_account":
-        kind = info.get("type") if isinstance(info, dict) else type(info).__name__
-        raise DeliveryError(f"connection {conn_id!r}: the key is not a service-account key (type {kind!r})")
-    if extra.get("token_uri"):
-        info = {**info, "token_uri": extra["token_uri"]}
-    return info
+def _drive_hook_class() -> type:
+    from airflow.providers.google.common.hooks.base_google import GoogleBaseHook, get_field
+
+    class DriveCredentialsHook(GoogleBaseHook):
+        """The provider's connection handling, with Drive's scope unless the connection names one."""
+
+        @property
+        def scopes(self) -> list[str]:
+            scope = get_field(self.extras, "scope")
+            return [s.strip() for s in scope.split(",") if s.strip()] if scope else [DRIVE_SCOPE]
+
+    return DriveCredentialsHook
 
 
-def credentials_from_connection(conn_id: str, subject: str | None = None) -> tuple[Any, dict[str, Any]]:
-    """Service-account credentials (impersonating ``subject`` if given) and the connection extra."""
+def connection_credentials(conn_id: str, subject: str | None = None) -> DriveConnection:
+    """Credentials for ``conn_id`` through the Google provider; errors never echo key material."""
+    from airflow.providers.google.common.hooks.base_google import get_field
+
     conn = connections.get_connection(conn_id)
     conn_type = getattr(conn, "conn_type", None)
     if conn_type and conn_type not in CONN_TYPES:
         raise DeliveryError(
             f"connection {conn_id!r} has type {conn_type!r}; Google Drive needs a google_cloud_platform one"
         )
-    extra = connection_extra(conn)
-    info = service_account_key(extra, conn_id)
     try:
-        credentials = service_account.Credentials.from_service_account_info(info, scopes=[DRIVE_SCOPE])
-    except (ValueError, KeyError, TypeError):
+        hook = _drive_hook_class()(gcp_conn_id=conn_id)
+        credentials = hook.get_credentials()
+        num_retries = hook.num_retries
+    except google.auth.exceptions.DefaultCredentialsError:
+        raise DeliveryError(
+            f"connection {conn_id!r} holds no service-account key (set keyfile_dict or key_path in its "
+            "extra) and no Application Default Credentials were found"
+        ) from None
+    except OSError as exc:
+        raise DeliveryError(
+            f"connection {conn_id!r}: cannot read its key_path: {exc.strerror or type(exc).__name__}"
+        ) from None
+    except Exception as exc:  # the provider's AirflowException, or google.auth's ValueError/KeyError
+        if "Invalid key JSON" in str(exc):
+            raise DeliveryError(f"connection {conn_id!r}: keyfile_dict is not valid JSON") from None
         raise DeliveryError(
             f"connection {conn_id!r}: the service-account key is incomplete or malformed "
-            "(needs client_email, private_key and token_uri)"
+            f"({type(exc).__name__}; needs client_email, private_key and token_uri)"
         ) from None
     if subject:
+        if not hasattr(credentials, "with_subject"):
+            raise DeliveryError(
+                f"connection {conn_id!r}: impersonating {subject} (domain-wide delegation) needs a "
+                "service-account key in the connection"
+            )
         credentials = credentials.with_subject(subject)
-    return credentials, extra
+    account = subject or getattr(credentials, "service_account_email", None) or f"connection {conn_id!r}"
+    return DriveConnection(credentials, account, get_field(hook.extras, "root_url"), num_retries)
 
 
 @cache
@@ -223,21 +219,14 @@ def build_drive(credentials: Any, root_url: str | None = None) -> Any:
     return build_from_document(discovery_document(root_url), credentials=credentials)
 
 
-class _RetryableFileUpload(MediaFileUpload):
-    """A resumable file upload whose chunks the client can retry correctly.
+class _RetryableUpload(MediaIoBaseUpload):
+    """A resumable upload from a stream whose chunks the client can retry correctly.
 
-    With a stream the client sends each chunk as a slice of the file; when it retries a
+    With a stream the client sends each chunk as a slice of the stream; when it retries a
     chunk after a 429/5xx it re-sends that already-consumed slice, i.e. an empty body, and
-    the request hangs. Reporting no stream makes it read each chunk as bytes instead,
-    which it can send again unchanged.
+    the request hangs. Reporting no stream makes it read each chunk as bytes (seek + read)
+    instead, which it can send again unchanged. Only one chunk is in memory at a time.
     """
-
-    def has_stream(self) -> bool:
-        return False
-
-
-class _RetryableBytesUpload(MediaIoBaseUpload):
-    """Same fix for small in-memory uploads (the probe file)."""
 
     def has_stream(self) -> bool:
         return False
@@ -270,11 +259,14 @@ class Folder:
     drive_id: str | None
 
 
-# --- the destination -------------------------------------------------------------------
+# --- the transport ---------------------------------------------------------------------
 
 
-class DriveDestination:
-    """Delivers staged files into one Drive folder, idempotently and verified."""
+class DriveTransport(TransportBase):
+    """Writes into one Drive folder; reports Drive's MD5 of what it holds."""
+
+    store = "Google Drive"
+    features = Features()
 
     def __init__(
         self,
@@ -301,9 +293,10 @@ class DriveDestination:
         self.chunksize = chunksize
         self.num_retries = num_retries
         self._sleep = sleep
+        self._folder: Folder | None = None
 
     @classmethod
-    def from_subscription(cls, sub: Subscription, **options: Any) -> DriveDestination:
+    def from_subscription(cls, sub: Subscription, **options: Any) -> DriveTransport:
         """Credentials from ``sub.conn_id``; ``sub.subject`` turns on domain-wide delegation."""
         folder_id = parse_gdrive_url(sub.destination)
         if not sub.conn_id:
@@ -311,62 +304,83 @@ class DriveDestination:
                 f"subscription {sub.id}: a gdrive:// destination needs conn_id "
                 "(an Airflow google_cloud_platform connection with a service-account key)"
             )
-        credentials, extra = credentials_from_connection(sub.conn_id, sub.subject)
+        conn = connection_credentials(sub.conn_id, sub.subject)
         if "chunksize" in sub.extra:
             options.setdefault("chunksize", _chunksize(sub.extra["chunksize"]))
+        options.setdefault("num_retries", conn.num_retries)
         return cls(
             folder_id,
-            build_drive(credentials, extra.get("root_url")),
-            account=sub.subject or credentials.service_account_email,
+            build_drive(conn.credentials, conn.root_url),
+            account=conn.account,
             impersonating=bool(sub.subject),
             **options,
         )
 
-    # public API
-    def deliver(self, staged: StagedFile, manifest: Path | None = None) -> Receipt:
-        folder = self._folder()
-        try:
-            md5 = md5_file(staged.path)
-        except OSError as exc:
-            raise DeliveryError(f"cannot read staged file {staged.path}: {exc.strerror}") from None
-        file, replaced = self._put(folder, staged.name, upload_mimetype(staged), Path(staged.path))
-        self._verify(folder, staged.name, file, md5, staged.bytes)
-        if manifest is not None:
-            name = f"{staged.name}.manifest.json"
-            meta, _ = self._put(folder, name, "application/json", Path(manifest))
-            self._verify(folder, name, meta, md5_file(manifest), Path(manifest).stat().st_size)
-        log.info(
-            "delivered %s to Drive folder %s as file %s (%s)",
-            staged.name,
-            folder.id,
-            file["id"],
-            "replaced the earlier copy" if replaced else "new file",
-        )
-        return Receipt(
-            location=f"gdrive://{folder.id}/{file['id']}",
-            bytes=int(file["size"]),
-            checksum=f"md5:{md5}",
-            replaced=replaced,
-        )
+    # -- transport -------------------------------------------------------------------------
 
-    def probe(self) -> str:
-        folder = self._folder()
-        name = f".flatexport-probe-{uuid.uuid4().hex[:12]}.txt"
-        media = _RetryableBytesUpload(
-            io.BytesIO(b"flatexport probe\n"), mimetype="text/plain", chunksize=CHUNK_QUANTUM, resumable=True
-        )
-        body = {"name": name, "parents": [folder.id], "mimeType": "text/plain"}
-        with self._errors(f"writing a probe file to Drive folder {folder.name!r}", folder.id):
-            request = self.service.files().create(
-                body=body, media_body=media, supportsAllDrives=True, fields=FILE_FIELDS
+    def checksum(self, size: int) -> HashChecksum:
+        return HashChecksum("md5", "MD5")
+
+    def find(self, name: str) -> Stored | None:
+        """The one non-trashed file of that name; several are an error (no guessing)."""
+        folder = self.folder()
+        found = self._list(folder, name)
+        if len(found) > 1:
+            ids = ", ".join(f["id"] for f in found)
+            raise DeliveryError(
+                f"Drive folder {folder.name!r} ({folder.id}) holds several files named {name!r} "
+                f"(ids {ids}); delete or rename the extras, flatexport will not guess which to replace"
             )
-            created = self._upload(request)
-        self._remove(folder, created["id"])
+        return self._stored(folder, found[0]) if found else None
+
+    def delete(self, name: str) -> None:
+        """Remove every file of that name (a stale manifest); trash where deleting is refused."""
+        folder = self.folder()
+        for file in self._list(folder, name):
+            self._remove(folder, file["id"], f"removing {name!r}")
+
+    def put(self, payload: Payload, previous: Stored | None = None) -> Stored:
+        """Update ``previous`` (same file id) or create the file; streamed in resumable chunks."""
+        folder = self.folder()
+        mimetype = upload_mimetype(payload)
+        with payload.open() as stream, self._errors(f"uploading {payload.name!r}", folder.id):
+            media = _RetryableUpload(stream, mimetype=mimetype, chunksize=self.chunksize, resumable=True)
+            if previous is not None:
+                request = self.service.files().update(
+                    fileId=previous.ref,
+                    body={"mimeType": mimetype},
+                    media_body=media,
+                    supportsAllDrives=True,
+                    fields=FILE_FIELDS,
+                )
+            else:
+                request = self.service.files().create(
+                    body={"name": payload.name, "parents": [folder.id], "mimeType": mimetype},
+                    media_body=media,
+                    supportsAllDrives=True,
+                    fields=FILE_FIELDS,
+                )
+            file = self._upload(request)
+        return self._stored(folder, file)
+
+    def stat(self, stored: Stored) -> Stored:
+        folder = self.folder()
+        with self._errors(f"checking {stored.name!r}", folder.id):
+            file = self._execute(
+                self.service.files().get(fileId=stored.ref, fields=FILE_FIELDS, supportsAllDrives=True)
+            )
+        return self._stored(folder, file)
+
+    def summary(self) -> str:
+        folder = self.folder()
         return f"Drive folder {folder.name} ({folder.id}) is writable by {self.account}"
 
-    # steps
-    def _folder(self) -> Folder:
+    # -- steps -----------------------------------------------------------------------------
+
+    def folder(self) -> Folder:
         """Fetch the folder first: a clear 'not shared with X' beats a later cryptic failure."""
+        if self._folder is not None:
+            return self._folder
         with self._errors("reading the folder", self.folder_id):
             meta = self._execute(
                 self.service.files().get(fileId=self.folder_id, fields=FOLDER_FIELDS, supportsAllDrives=True)
@@ -377,10 +391,21 @@ class DriveDestination:
             raise DeliveryError(f"gdrive://{self.folder_id} is a file, not a folder (use the folder's id)")
         if not (meta.get("capabilities") or {}).get("canAddChildren", True):
             raise DeliveryError(self._permission_message(meta.get("name") or self.folder_id))
-        return Folder(id=meta["id"], name=meta.get("name", ""), drive_id=meta.get("driveId"))
+        self._folder = Folder(id=meta["id"], name=meta.get("name", ""), drive_id=meta.get("driveId"))
+        return self._folder
 
-    def _find(self, folder: Folder, name: str) -> list[dict[str, Any]]:
-        """Every non-trashed file called exactly ``name`` in the folder (stops once two are seen)."""
+    def _stored(self, folder: Folder, file: dict[str, Any]) -> Stored:
+        size = file.get("size")
+        return Stored(
+            name=file.get("name", ""),
+            location=f"gdrive://{folder.id}/{file['id']}",
+            size=int(size) if size is not None else None,
+            checksum=file.get("md5Checksum"),
+            ref=file["id"],
+        )
+
+    def _list(self, folder: Folder, name: str) -> list[dict[str, Any]]:
+        """Every non-trashed file called exactly ``name`` in the folder."""
         q = f"name = '{escape_query_value(name)}' and '{folder.id}' in parents and trashed = false"
         scope = (
             {"corpora": "drive", "driveId": folder.drive_id} if folder.drive_id else {"corpora": "allDrives"}
@@ -392,7 +417,7 @@ class DriveDestination:
                 page = self._execute(
                     self.service.files().list(
                         q=q,
-                        fields="nextPageToken,incompleteSearch,files(id,name,mimeType)",
+                        fields="nextPageToken,incompleteSearch,files(id,name,mimeType,md5Checksum,size)",
                         supportsAllDrives=True,
                         includeItemsFromAllDrives=True,
                         spaces="drive",
@@ -403,7 +428,7 @@ class DriveDestination:
                 )
                 found += [f for f in page.get("files", []) if f.get("name") == name]
                 token = page.get("nextPageToken")
-                if len(found) > 1 or not token:
+                if not token:
                     break
         if not found and page.get("incompleteSearch"):
             raise DeliveryError(
@@ -413,50 +438,14 @@ class DriveDestination:
             )
         return found
 
-    def _put(self, folder: Folder, name: str, mimetype: str, path: Path) -> tuple[dict[str, Any], bool]:
-        """Update the one same-named file, or create it; returns (file resource, replaced)."""
-        existing = self._find(folder, name)
-        if len(existing) > 1:
-            ids = ", ".join(f["id"] for f in existing)
-            raise DeliveryError(
-                f"Drive folder {folder.name!r} ({folder.id}) holds several files named {name!r} "
-                f"(ids {ids}); delete or rename the extras, flatexport will not guess which to replace"
-            )
-        media = _RetryableFileUpload(str(path), mimetype=mimetype, chunksize=self.chunksize, resumable=True)
-        with self._errors(f"uploading {name!r}", folder.id):
-            if existing:
-                request = self.service.files().update(
-                    fileId=existing[0]["id"],
-                    body={"mimeType": mimetype},
-                    media_body=media,
-                    supportsAllDrives=True,
-                    fields=FILE_FIELDS,
-                )
-            else:
-                request = self.service.files().create(
-                    body={"name": name, "parents": [folder.id], "mimeType": mimetype},
-                    media_body=media,
-                    supportsAllDrives=True,
-                    fields=FILE_FIELDS,
-                )
-            return self._upload(request), bool(existing)
-
-    def _verify(self, folder: Folder, name: str, file: dict[str, Any], md5: str, size: int) -> None:
-        got_md5, got_size = file.get("md5Checksum"), file.get("size")
-        if got_md5 == md5 and got_size is not None and int(got_size) == size:
-            return
-        raise DeliveryError(
-            f"Drive copy of {name!r} in folder {folder.name!r} does not match the staged file "
-            f"(md5 {got_md5} vs {md5}, size {got_size} vs {size}); file id {file.get('id')}",
-            retryable=True,
-        )
-
-    def _remove(self, folder: Folder, file_id: str) -> None:
-        """Delete the probe; shared-drive content managers may only trash, so fall back to that."""
-        with self._errors("removing the probe file", folder.id):
+    def _remove(self, folder: Folder, file_id: str, action: str) -> None:
+        """Delete; shared-drive content managers may only trash, so fall back to that."""
+        with self._errors(action, folder.id):
             try:
                 self._execute(self.service.files().delete(fileId=file_id, supportsAllDrives=True))
             except HttpError as exc:
+                if exc.resp.status == 404:
+                    return  # already gone
                 if exc.resp.status != 403:
                     raise
                 self._execute(

@@ -1,50 +1,47 @@
-"""Amazon S3 (and S3-compatible: MinIO, moto) destination.
+"""Amazon S3 (and S3-compatible: MinIO, moto) transport.
 
-Delivery, in order, so a consumer polling the bucket never mistakes a half-finished run
-for a finished one:
+The delivery sequence (staged-file check, stale manifest removal, verification, manifest
+last) belongs to the driver; this module only talks to S3:
 
-1. hash the staged file once (full SHA-256 + the per-part digests multipart will need) and
-   refuse to send it if it no longer matches the staged record;
-2. ``HeadObject`` the key to learn whether this run replaces an earlier delivery, and if so
-   delete the earlier ``<key>.manifest.json`` (best effort: it needs ``s3:DeleteObject``) so
-   the old manifest never vouches for new, not-yet-verified data;
-3. upload ``PREFIX/<staged.name>`` (one key per report and day, so a re-run overwrites it),
-   single ``PutObject`` below the multipart threshold, multipart above it, always with
-   ``ChecksumAlgorithm=SHA256``;
-4. ``HeadObject(ChecksumMode=ENABLED)`` and compare size and SHA-256 (composite
-   ``b64(sha256(part digests))-N`` for multipart, computed locally with the part size the
-   transfer manager used);
-5. only then upload the manifest; its presence means the delivery is complete.
+* ``put`` streams the payload with the transfer manager: one ``PutObject`` below the
+  multipart threshold (carrying ``ChecksumSHA256``, so S3 itself refuses other bytes),
+  multipart above it, always with ``ChecksumAlgorithm=SHA256``. One key per report and
+  day, so a re-delivery overwrites it.
+* ``stat`` is ``HeadObject(ChecksumMode=ENABLED)``; :class:`S3Checksum` computes the same
+  value locally (``b64(sha256)`` or the multipart composite ``b64(sha256(part digests))-N``
+  with the part size the transfer manager really uses).
+* ``sweep`` aborts unfinished multipart uploads of the same key left by a killed attempt
+  (a failed upload is aborted by the transfer manager itself); it needs
+  ``s3:ListBucketMultipartUploads`` and ``s3:AbortMultipartUpload`` and is skipped, with a
+  warning, without them. A bucket lifecycle rule (AbortIncompleteMultipartUpload) is the
+  belt to these braces.
+* ``delete`` removes the stale manifest before its data is replaced. Without
+  ``s3:DeleteObject`` it still succeeds when the object is absent (first delivery), and
+  otherwise fails before anything is replaced: an old manifest must never stay beside new data.
 
 Decisions worth knowing:
 
-* Credentials come only from the Airflow Connection ``sub.conn_id`` (type ``aws``: login =
-  access key id, password = secret key; extra: ``region_name``, ``endpoint_url``,
-  ``aws_session_token``, ``role_arn`` [+ ``external_id``], ``addressing_style``). With no
-  ``conn_id`` boto3's default chain is used (env, profile, instance role). ``role_arn`` is
-  assumed once per destination with STS, without refresh: a delivery is far shorter than the
-  one-hour session. With an ``endpoint_url`` path-style addressing is the default (MinIO).
+* The client comes from the Airflow Amazon provider (``S3Hook``), so a Connection that
+  works for the provider works here unchanged: login/password or extra keys,
+  ``aws_session_token``, ``region_name``, ``endpoint_url`` (or ``service_config.s3.endpoint_url``),
+  ``role_arn`` with ``assume_role_method`` / ``assume_role_kwargs`` (STS reached through
+  ``service_config.sts.endpoint_url`` when set), ``profile_name``, ``config_kwargs``, ``verify``.
+  With no ``conn_id`` boto3's default chain is used (env, profile, instance role).
+  A ``conn_id`` that does not exist is an error here, never a silent fall back.
+* Our botocore settings are merged over the connection's ``config_kwargs``: *standard*
+  retries (only throttling, 5xx and network errors retry), connect/read timeouts, and
+  path-style addressing when an ``endpoint_url`` is set (MinIO) unless the connection
+  says otherwise. What still fails after that raises ``DeliveryError(retryable=True)``;
+  everything a person must fix is ``retryable=False``; every message is one line.
 * ACL: ``sub.extra["acl"]`` wins when present (``None``/``""`` = send no ACL). Otherwise
-  ``bucket-owner-full-control`` is sent exactly when ``expected_bucket_owner`` is set, i.e.
-  when the subscription says the bucket belongs to someone else; that is the cross-account
-  case where, without it, the customer could not read objects we wrote to a bucket that still
-  uses ACLs. Only the owner-facing canned ACLs are accepted (never public ones). Sending an
-  ACL needs ``s3:PutObjectAcl`` as well as ``s3:PutObject``.
+  ``bucket-owner-full-control`` is sent exactly when ``expected_bucket_owner`` is set (the
+  cross-account case). Only owner-facing canned ACLs are accepted, never public ones.
 * SSE-KMS: ``sub.kms_key`` -> ``ServerSideEncryption=aws:kms`` + ``SSEKMSKeyId`` on the data
-  file, the manifest and the probe. Multipart uploads need ``kms:GenerateDataKey`` and
-  ``kms:Decrypt`` on the key.
-* Retries: botocore ``standard`` mode set explicitly (the default is ``legacy``); it retries
-  only throttling, 5xx and transient network errors. What still fails after that raises
-  ``DeliveryError(retryable=True)``; everything a person must fix is ``retryable=False``.
-* A checksum or size mismatch leaves the bad object in place and fails the delivery
-  (``retryable=True``: a re-run overwrites the same key). Deleting it would need
-  ``s3:DeleteObject``, which delivery identities often lack, and gains nothing: the earlier
-  copy is already overwritten, and no manifest is written, so manifest-driven consumers
-  never pick it up.
-* Bucket names follow today's rules (``validate_bucket_name``); legacy us-east-1 names with
-  capitals or underscores are rejected.
-* A server that reports no SHA-256 for the object fails verification: a delivery we could
-  not verify is not reported as delivered.
+  file, the manifest and the probe; ``stat`` refuses an object that is not encrypted so.
+* A checksum or size mismatch leaves the bad object in place without a manifest and fails
+  the delivery (``retryable=True``: a re-run overwrites the same key).
+* An ``endpoint_url`` with ``user:password@`` is shown masked everywhere and its password
+  is handed to Airflow's secrets masker.
 """
 
 from __future__ import annotations
@@ -55,16 +52,14 @@ import hashlib
 import ipaddress
 import logging
 import re
-import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
-from flatexport.destinations.base import Receipt
+from flatexport.connections import get_connection, hide_in_logs, mask_url, url_secrets
+from flatexport.destinations.base import MANIFEST_SUFFIX, Features, Payload, Stored, TransportBase
 from flatexport.errors import DeliveryError, InputError
-from flatexport.staged import StagedFile
 from flatexport.subscriptions import Subscription
 
 log = logging.getLogger(__name__)
@@ -75,8 +70,7 @@ DEFAULT_PART_SIZE = 16 * MIB
 DEFAULT_MAX_ATTEMPTS = 5
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_READ_TIMEOUT = 120.0
-MANIFEST_SUFFIX = ".manifest.json"
-PROBE_PREFIX = ".flatexport-probe-"
+UPLOAD_CONCURRENCY = 4  # parts in flight, each held in memory: 4 x 16 MiB by default
 ALLOWED_ACLS = ("bucket-owner-full-control", "bucket-owner-read", "private")
 CROSS_ACCOUNT_ACL = "bucket-owner-full-control"
 
@@ -122,6 +116,8 @@ PERMISSION_FOR = {
     "HeadObject": "s3:GetObject",
     "GetObject": "s3:GetObject",
     "DeleteObject": "s3:DeleteObject",
+    "ListMultipartUploads": "s3:ListBucketMultipartUploads",
+    "AbortMultipartUpload": "s3:AbortMultipartUpload",
 }
 
 
@@ -194,21 +190,6 @@ def join_key(prefix: str, name: str) -> str:
 # --- Checksums ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FileDigest:
-    """One read of the file gives both what we compare with the staged record and what S3
-    will report, so a large file is read once before upload rather than twice."""
-
-    sha256_hex: str
-    part_digests: tuple[bytes, ...]
-    size: int
-
-    def s3_checksum(self, multipart: bool) -> str:
-        if not multipart:
-            return hex_to_b64(self.sha256_hex)
-        return composite_checksum(self.part_digests)
-
-
 def hex_to_b64(hex_digest: str) -> str:
     return base64.b64encode(bytes.fromhex(hex_digest)).decode("ascii")
 
@@ -233,30 +214,6 @@ def same_checksum(reported: str | None, expected: str) -> bool:
     return got_value == want_value and (not got_parts or got_parts == want_parts)
 
 
-def digest_file(path: str | Path, part_size: int, block: int = MIB) -> FileDigest:
-    """Hash the file whole and per ``part_size`` part, reading small blocks (parts can be GiBs)."""
-    full = hashlib.sha256()
-    parts: list[bytes] = []
-    part = hashlib.sha256()
-    in_part = 0
-    size = 0
-    with open(path, "rb") as fh:
-        while True:
-            data = fh.read(min(block, part_size - in_part))
-            if not data:
-                break
-            full.update(data)
-            part.update(data)
-            in_part += len(data)
-            size += len(data)
-            if in_part == part_size:
-                parts.append(part.digest())
-                part, in_part = hashlib.sha256(), 0
-    if in_part or not parts:
-        parts.append(part.digest())
-    return FileDigest(full.hexdigest(), tuple(parts), size)
-
-
 def effective_part_size(part_size: int, file_size: int) -> int:
     """The part size s3transfer will really use (it grows parts to stay under 10,000)."""
     from s3transfer.utils import ChunksizeAdjuster
@@ -264,19 +221,61 @@ def effective_part_size(part_size: int, file_size: int) -> int:
     return ChunksizeAdjuster().adjust_chunksize(part_size, file_size)
 
 
-# --- Credentials and client --------------------------------------------------------------
+class S3Checksum:
+    """What S3 will report for a body: computed from the bytes the driver streams once.
+
+    Single-part uploads: ``b64(sha256)``. Multipart: the hash of the concatenated raw part
+    digests, ``-N``, with the part size the transfer manager really uses.
+    """
+
+    name = "s3-sha256"
+    label = "SHA-256"
+
+    def __init__(self, multipart: bool, part_size: int) -> None:
+        self.multipart = multipart
+        self.part_size = part_size
+        self._full = hashlib.sha256()
+        self._part = hashlib.sha256()
+        self._in_part = 0
+        self._parts: list[bytes] = []
+
+    def update(self, block: bytes) -> None:
+        self._full.update(block)
+        if not self.multipart:
+            return
+        view = memoryview(block)
+        while view:
+            take = min(len(view), self.part_size - self._in_part)
+            self._part.update(view[:take])
+            self._in_part += take
+            view = view[take:]
+            if self._in_part == self.part_size:
+                self._parts.append(self._part.digest())
+                self._part, self._in_part = hashlib.sha256(), 0
+
+    def value(self) -> str:
+        if not self.multipart:
+            return base64.b64encode(self._full.digest()).decode("ascii")
+        parts = list(self._parts)
+        if self._in_part or not parts:
+            parts.append(self._part.digest())
+        return composite_checksum(parts)
+
+    def matches(self, reported: str | None) -> bool:
+        return same_checksum(reported, self.value())
+
+
+# --- Connection and client ---------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class AwsSettings:
-    """What the connection says besides the keys; safe to log (holds no secret)."""
+    """What messages may say about the connection; holds no secret (the endpoint is masked)."""
 
     conn_id: str | None
     region_name: str | None = None
-    endpoint_url: str | None = None
-    addressing_style: str | None = None
+    endpoint_url: str | None = None  # masked
     role_arn: str | None = None
-    external_id: str | None = None
 
     @property
     def identity(self) -> str:
@@ -285,58 +284,44 @@ class AwsSettings:
         return f"connection {self.conn_id!r}"
 
 
-@dataclass
-class Credentials:
-    access_key_id: str | None = None
-    secret_access_key: str | None = field(default=None, repr=False)
-    session_token: str | None = field(default=None, repr=False)
-
-    def secrets(self) -> tuple[str, ...]:
-        return tuple(s for s in (self.secret_access_key, self.session_token, self.access_key_id) if s)
-
-
 def _service_option(extra: dict[str, Any], service: str, name: str) -> Any:
     """Per-service override as the Amazon provider writes it: ``service_config.<svc>.<name>``."""
     service_config = extra.get("service_config") or {}
     return (service_config.get(service) or {}).get(name) or extra.get(name)
 
 
-def settings_from_connection(conn_id: str | None) -> tuple[AwsSettings, Credentials]:
-    """Read the Airflow Connection once; the only place this module touches credentials."""
-    if conn_id is None:
-        return AwsSettings(conn_id=None), Credentials()
-    from flatexport.connections import get_connection
-
+def check_connection(conn_id: str) -> tuple[Any, tuple[str, ...]]:
+    """The connection, refused early when it cannot be an S3 one; and its secret values."""
     conn = get_connection(conn_id)
     conn_type = (conn.conn_type or "").lower()
     if conn_type not in ("aws", ""):
         raise DeliveryError(
             f"Airflow connection {conn_id!r} has type {conn_type!r}; an S3 destination needs 'aws'"
         )
-    extra: dict[str, Any] = dict(conn.extra_dejson or {})
     if bool(conn.login) != bool(conn.password):
         raise DeliveryError(
             f"Airflow connection {conn_id!r} must set both login (access key id) and password "
-            "(secret access key), or neither to use the default credential chain"
+            "(secret access key), or neither to use its extra or the default credential chain"
         )
-    assume = extra.get("assume_role_kwargs") or {}
-    settings = AwsSettings(
-        conn_id=conn_id,
-        region_name=extra.get("region_name") or extra.get("region"),
-        endpoint_url=_service_option(extra, "s3", "endpoint_url"),
-        addressing_style=_service_option(extra, "s3", "addressing_style"),
-        role_arn=extra.get("role_arn"),
-        external_id=extra.get("external_id") or assume.get("ExternalId"),
-    )
-    creds = Credentials(conn.login or None, conn.password or None, extra.get("aws_session_token"))
-    return settings, creds
+    extra: dict[str, Any] = dict(conn.extra_dejson or {})
+    endpoints = [extra.get("endpoint_url"), _service_option(extra, "s3", "endpoint_url")]
+    secret_values = [
+        conn.password,
+        conn.login,
+        extra.get("aws_secret_access_key"),
+        extra.get("aws_session_token"),
+    ]
+    for endpoint in endpoints:
+        secret_values.extend(url_secrets(endpoint))
+    hide_in_logs(*(url_secrets(endpoints[0]) + url_secrets(endpoints[1])))
+    return conn, tuple(dict.fromkeys(s for s in secret_values if s))
 
 
 def client_config(
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     read_timeout: float = DEFAULT_READ_TIMEOUT,
-    addressing_style: str | None = None,
+    s3_options: dict[str, Any] | None = None,
 ) -> Any:
     """botocore Config with *standard* retries: only throttling, 5xx and network blips retry.
 
@@ -347,58 +332,54 @@ def client_config(
 
     if max_attempts < 1:
         raise DeliveryError(f"S3 max_attempts must be at least 1 (got {max_attempts})")
-    s3_options = {"addressing_style": addressing_style} if addressing_style else None
     return Config(
         retries={"mode": "standard", "max_attempts": max_attempts - 1},
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
-        s3=s3_options,
+        s3=s3_options or None,
     )
 
 
-def make_session(settings: AwsSettings, creds: Credentials, config: Any) -> Any:
-    """A boto3 Session for the connection, after assuming ``role_arn`` when one is set."""
-    import boto3
-
-    session = boto3.Session(
-        aws_access_key_id=creds.access_key_id,
-        aws_secret_access_key=creds.secret_access_key,
-        aws_session_token=creds.session_token,
-        region_name=settings.region_name,
-    )
-    if not settings.role_arn:
-        return session
-    return _assume_role(session, settings, creds, config)
-
-
-def _assume_role(session: Any, settings: AwsSettings, creds: Credentials, config: Any) -> Any:
-    import boto3
+def make_client(
+    conn_id: str | None, max_attempts: int, connect_timeout: float, read_timeout: float
+) -> tuple[Any, AwsSettings, tuple[str, ...]]:
+    """An S3 client built by the Amazon provider from the connection, with our retries and
+    timeouts merged over the connection's own ``config_kwargs``."""
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
     from botocore.exceptions import BotoCoreError, ClientError
 
-    sts = session.client("sts", endpoint_url=settings.endpoint_url, config=config)
-    kwargs: dict[str, Any] = {"RoleArn": settings.role_arn, "RoleSessionName": "flatexport-delivery"}
-    if settings.external_id:
-        kwargs["ExternalId"] = settings.external_id
+    extra: dict[str, Any] = {}
+    secret_values: tuple[str, ...] = ()
+    if conn_id is not None:
+        conn, secret_values = check_connection(conn_id)
+        extra = dict(conn.extra_dejson or {})
+    hook = S3Hook(aws_conn_id=conn_id)
+    wrapper = hook.conn_config
+    endpoint_url = wrapper.get_service_endpoint_url("s3")
+    settings = AwsSettings(
+        conn_id=conn_id,
+        region_name=wrapper.region_name,
+        endpoint_url=mask_url(endpoint_url) or None,
+        role_arn=wrapper.role_arn,
+    )
+    s3_options = dict(getattr(hook.config, "s3", None) or {})
+    addressing = s3_options.get("addressing_style") or _service_option(extra, "s3", "addressing_style")
+    if addressing or endpoint_url:
+        s3_options["addressing_style"] = addressing or "path"  # MinIO and most S3-compatibles
+    ours = client_config(max_attempts, connect_timeout, read_timeout, s3_options)
     try:
-        assumed = sts.assume_role(**kwargs)["Credentials"]
-    except ClientError as exc:
+        client = hook.get_client_type(config=hook.config.merge(ours))
+    except ClientError as exc:  # assuming role_arn failed
         code = exc.response.get("Error", {}).get("Code", "")
         raise DeliveryError(
             f"cannot assume role {settings.role_arn} with {settings.identity}: {code}"
-        ) from exc
+        ) from None
     except BotoCoreError as exc:
         raise DeliveryError(
-            _scrub(f"cannot assume role {settings.role_arn}: {exc}", creds.secrets()), retryable=True
-        ) from exc
-    creds.access_key_id = assumed["AccessKeyId"]
-    creds.secret_access_key = assumed["SecretAccessKey"]
-    creds.session_token = assumed["SessionToken"]
-    return boto3.Session(
-        aws_access_key_id=creds.access_key_id,
-        aws_secret_access_key=creds.secret_access_key,
-        aws_session_token=creds.session_token,
-        region_name=settings.region_name,
-    )
+            _scrub(f"cannot create an S3 client with {settings.identity}: {exc}", secret_values),
+            retryable=True,
+        ) from None
+    return client, settings, secret_values
 
 
 def _scrub(text: str, secret_values: tuple[str, ...]) -> str:
@@ -534,11 +515,14 @@ def translate_error(exc: BaseException, op: _Op) -> DeliveryError:
     return DeliveryError(_scrub(f"S3 upload of {op.where} failed: {type(exc).__name__}: {exc}", op.secrets))
 
 
-# --- The destination ---------------------------------------------------------------------
+# --- The transport -----------------------------------------------------------------------
 
 
-class S3Destination:
-    """Deliver staged files to ``s3://BUCKET/PREFIX`` with verified SHA-256 checksums."""
+class S3Transport(TransportBase):
+    """Writes to ``s3://BUCKET/PREFIX`` and reports S3's own SHA-256 of what it holds."""
+
+    store = "S3"
+    features = Features()
 
     def __init__(
         self,
@@ -557,7 +541,7 @@ class S3Destination:
         try:
             self.bucket, self.prefix = parse_s3_url(url)
         except InputError as exc:
-            raise DeliveryError(str(exc)) from exc
+            raise DeliveryError(str(exc)) from None
         if acl and acl not in ALLOWED_ACLS:
             raise DeliveryError(
                 f"S3 ACL {acl!r} is not allowed for exports (use one of {', '.join(ALLOWED_ACLS)})"
@@ -566,7 +550,7 @@ class S3Destination:
             raise DeliveryError("S3 multipart threshold and part size must be at least 5 MiB")
         if max_attempts < 1:
             raise DeliveryError(f"S3 max_attempts must be at least 1 (got {max_attempts})")
-        self.url = url
+        self.url = f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
         self.conn_id = conn_id
         self.kms_key = kms_key
         self.expected_bucket_owner = expected_bucket_owner
@@ -577,11 +561,11 @@ class S3Destination:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self._client: Any = None
-        self._settings: AwsSettings = AwsSettings(conn_id=conn_id)
+        self._settings = AwsSettings(conn_id=conn_id)
         self._secrets: tuple[str, ...] = ()
 
     @classmethod
-    def from_subscription(cls, sub: Subscription) -> S3Destination:
+    def from_subscription(cls, sub: Subscription) -> S3Transport:
         extra = sub.extra or {}
         acl = extra["acl"] if "acl" in extra else (CROSS_ACCOUNT_ACL if sub.expected_bucket_owner else None)
         return cls(
@@ -601,18 +585,16 @@ class S3Destination:
     def client(self) -> Any:
         """Built on first use so listing or validating subscriptions never needs credentials."""
         if self._client is None:
-            self._client = self._make_client()
+            self._client, self._settings, self._secrets = make_client(
+                self.conn_id, self.max_attempts, self.connect_timeout, self.read_timeout
+            )
         return self._client
 
-    def _make_client(self) -> Any:
-        settings, creds = settings_from_connection(self.conn_id)
-        self._settings = settings
-        addressing = settings.addressing_style or ("path" if settings.endpoint_url else None)
-        config = client_config(self.max_attempts, self.connect_timeout, self.read_timeout, addressing)
-        base_secrets = creds.secrets()
-        session = make_session(settings, creds, config)  # may swap in assumed-role keys
-        self._secrets = tuple(dict.fromkeys(base_secrets + creds.secrets()))
-        return session.client("s3", endpoint_url=settings.endpoint_url, config=config)
+    def _key(self, name: str) -> str:
+        return join_key(self.prefix, name)
+
+    def _where(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
 
     def _op(self, key: str) -> _Op:
         return _Op(
@@ -657,10 +639,9 @@ class S3Destination:
         return TransferConfig(
             multipart_threshold=self.multipart_threshold,
             multipart_chunksize=self.part_size,
+            max_concurrency=UPLOAD_CONCURRENCY,
             preferred_transfer_client="classic",  # the CRT client picks its own part size
         )
-
-    # -- S3 calls --------------------------------------------------------------------------
 
     def _head(self, key: str, *, checksums: bool = False) -> dict[str, Any] | None:
         """HeadObject, or None when the object is absent (404, or 403 without s3:ListBucket)."""
@@ -677,153 +658,126 @@ class S3Destination:
                 return None
             raise
 
-    def _delete(self, key: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=key, **self._owner_args())
+    # -- transport -------------------------------------------------------------------------
 
-    def _put_small(self, key: str, body: bytes, content_type: str) -> None:
-        args = self._write_args()
-        args["ChecksumSHA256"] = hex_to_b64(hashlib.sha256(body).hexdigest())
-        self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type, **args)
+    def checksum(self, size: int) -> S3Checksum:
+        multipart = size >= self.multipart_threshold
+        part_size = effective_part_size(self.part_size, size) if multipart else self.part_size
+        return S3Checksum(multipart, part_size)
 
-    def _upload_file(self, staged: StagedFile, key: str, digest: FileDigest, multipart: bool) -> None:
-        args = self._write_args()
-        args["ContentType"] = staged.content_type
-        if staged.content_encoding:
-            args["ContentEncoding"] = staged.content_encoding
-        if not multipart:
-            # S3 itself then rejects bytes that differ from the staged record (BadDigest).
-            args["ChecksumSHA256"] = hex_to_b64(digest.sha256_hex)
-        self.client.upload_file(
-            str(staged.path), self.bucket, key, ExtraArgs=args, Config=self._transfer_config()
-        )
+    def sweep(self, name: str) -> None:
+        """Abort unfinished multipart uploads of this key or its manifest (a killed attempt's)."""
+        from botocore.exceptions import ClientError
 
-    # -- verification ----------------------------------------------------------------------
+        key = self._key(name)
+        ours = {key, key + MANIFEST_SUFFIX}
+        with self._errors(key):
+            try:
+                listing = self.client.list_multipart_uploads(
+                    Bucket=self.bucket, Prefix=key, **self._owner_args()
+                )
+                for upload in listing.get("Uploads") or []:
+                    if upload.get("Key") not in ours:
+                        continue
+                    self.client.abort_multipart_upload(
+                        Bucket=self.bucket,
+                        Key=upload["Key"],
+                        UploadId=upload["UploadId"],
+                        **self._owner_args(),
+                    )
+                    log.info("aborted an unfinished multipart upload of %s", self._where(upload["Key"]))
+            except ClientError as exc:
+                code, _, status, _, _ = _client_error_parts(exc)
+                if code in ACCESS_CODES or status == 403 or code in ("NotImplemented", "501"):
+                    log.warning(
+                        "cannot look for unfinished multipart uploads of %s (%s); a killed earlier "
+                        "attempt's parts may remain until a lifecycle rule removes them",
+                        self._where(key),
+                        code or status,
+                    )
+                    return
+                raise
 
-    def _verify(self, key: str, size: int, expected: str) -> dict[str, Any]:
-        head = self._head(key, checksums=True) or {}
-        where = f"s3://{self.bucket}/{key}"
-        got_size = int(head.get("ContentLength", -1))
-        if got_size != size:
-            raise DeliveryError(
-                f"size mismatch for {where}: S3 reports {got_size} bytes, the staged file has {size} "
-                "(the object was left in place; the delivery failed)",
-                retryable=True,
-            )
-        got = head.get("ChecksumSHA256")
-        if not same_checksum(got, expected):
-            raise DeliveryError(
-                f"checksum mismatch for {where}: S3 reports SHA-256 {got or 'nothing'}, expected {expected} "
-                "(the object was left in place; the delivery failed)",
-                retryable=True,
-            )
-        if self.kms_key and head.get("ServerSideEncryption") != "aws:kms":
-            raise DeliveryError(
-                f"{where} is not encrypted with SSE-KMS although kms_key is set "
-                f"(S3 reports {head.get('ServerSideEncryption')!r})"
-            )
-        return head
+    def find(self, name: str) -> Stored | None:
+        key = self._key(name)
+        with self._errors(key):
+            head = self._head(key)
+        if head is None:
+            return None
+        return Stored(name=name, location=self._where(key), size=int(head.get("ContentLength", 0)), ref=key)
 
-    def _check_staged(self, staged: StagedFile, digest: FileDigest) -> None:
-        if digest.sha256_hex != staged.sha256 or digest.size != staged.bytes:
-            raise DeliveryError(
-                f"staged file {staged.path} changed since it was staged: sha256 {digest.sha256_hex} "
-                f"({digest.size} bytes) != recorded {staged.sha256} ({staged.bytes} bytes); re-run the export"
-            )
+    def delete(self, name: str) -> None:
+        """Afterwards no object has this key; without s3:DeleteObject only an absent one passes."""
+        from botocore.exceptions import ClientError
 
-    def _drop_stale_manifest(self, manifest_key: str) -> None:
-        """Best effort: the old manifest must not vouch for data this run is replacing."""
+        key = self._key(name)
+        with self._errors(key):
+            try:
+                self.client.delete_object(Bucket=self.bucket, Key=key, **self._owner_args())
+            except ClientError as exc:
+                code, _, status, _, _ = _client_error_parts(exc)
+                if not (code in ACCESS_CODES or status == 403) or not self._absent(key):
+                    raise
+
+    def _absent(self, key: str) -> bool:
+        """True only when S3 says 404: a 403 on HEAD proves nothing."""
         from botocore.exceptions import ClientError
 
         try:
-            self._delete(manifest_key)
+            self.client.head_object(Bucket=self.bucket, Key=key, **self._owner_args())
         except ClientError as exc:
-            code = _client_error_parts(exc)[0]
-            log.warning(
-                "could not delete stale manifest s3://%s/%s before re-delivery (%s); "
-                "it stays until the new manifest overwrites it",
-                self.bucket,
-                manifest_key,
-                code,
-            )
+            code, _, status, _, _ = _client_error_parts(exc)
+            return status == 404 or code in ("404", "NoSuchKey")
+        return False
 
-    # -- Destination protocol --------------------------------------------------------------
+    def put(self, payload: Payload, previous: Stored | None = None) -> Stored:
+        key = self._key(payload.name)
+        args = self._write_args()
+        args["ContentType"] = payload.content_type
+        if payload.content_encoding:
+            args["ContentEncoding"] = payload.content_encoding
+        if payload.size < self.multipart_threshold:
+            # S3 itself then refuses bytes that differ from the verified staged ones (BadDigest).
+            args["ChecksumSHA256"] = hex_to_b64(payload.sha256)
+        with self._errors(key):
+            try:
+                with payload.open() as stream:
+                    self.client.upload_fileobj(
+                        stream, self.bucket, key, ExtraArgs=args, Config=self._transfer_config()
+                    )
+            except OSError as exc:
+                raise DeliveryError(
+                    f"reading {payload.name} failed while uploading it to {self._where(key)}: "
+                    f"{exc.strerror or type(exc).__name__}",
+                    retryable=True,
+                ) from None
+        return Stored(name=payload.name, location=self._where(key), ref=key)
 
-    def deliver(self, staged: StagedFile, manifest: Path | None = None) -> Receipt:
-        key = join_key(self.prefix, staged.name)
-        manifest_key = key + MANIFEST_SUFFIX
-        try:
-            size = Path(staged.path).stat().st_size
-        except OSError as exc:
+    def stat(self, stored: Stored) -> Stored:
+        key = stored.ref
+        with self._errors(key):
+            head = self._head(key, checksums=True) or {}
+        if self.kms_key and head.get("ServerSideEncryption") != "aws:kms":
             raise DeliveryError(
-                f"cannot read staged file {staged.path}: {exc.strerror}; re-run the export"
-            ) from exc
-        multipart = size >= self.multipart_threshold
-        digest = digest_file(staged.path, effective_part_size(self.part_size, size))
-        self._check_staged(staged, digest)
-        expected = digest.s3_checksum(multipart)
-        with self._errors(key):
-            replaced = self._head(key) is not None
-            if replaced:
-                self._drop_stale_manifest(manifest_key)
-            self._upload_file(staged, key, digest, multipart)
-            head = self._verify(key, size, expected)
-        if manifest is not None:
-            self._deliver_manifest(Path(manifest), manifest_key)
-        log.info(
-            "delivered %s to s3://%s/%s (%d bytes, sha256 %s, %s%s)",
-            staged.name,
-            self.bucket,
-            key,
-            size,
-            staged.sha256,
-            f"multipart {len(digest.part_digests)} parts" if multipart else "single part",
-            ", replaced" if replaced else "",
-        )
-        return Receipt(
-            location=f"s3://{self.bucket}/{key}",
-            bytes=int(head["ContentLength"]),
-            checksum=f"sha256:{digest.sha256_hex}",
-            replaced=replaced,
+                f"{self._where(key)} is not encrypted with SSE-KMS although kms_key is set "
+                f"(S3 reports {head.get('ServerSideEncryption')!r})"
+            )
+        return Stored(
+            name=stored.name,
+            location=stored.location,
+            size=int(head.get("ContentLength", -1)),
+            checksum=head.get("ChecksumSHA256"),
+            ref=key,
         )
 
-    def _deliver_manifest(self, manifest: Path, manifest_key: str) -> None:
-        try:
-            body = manifest.read_bytes()
-        except OSError as exc:
-            raise DeliveryError(f"cannot read manifest {manifest}: {exc.strerror}") from exc
-        with self._errors(manifest_key):
-            self._put_small(manifest_key, body, "application/json")
-            self._verify(manifest_key, len(body), hex_to_b64(hashlib.sha256(body).hexdigest()))
-
-    def probe(self) -> str:
-        key = join_key(self.prefix, f"{PROBE_PREFIX}{secrets.token_hex(8)}")
-        body = b"flatexport probe: this object is deleted right after it is written\n"
-        with self._errors(key):
-            self._put_small(key, body, "text/plain")
-        try:
-            with self._errors(key):
-                self._verify(key, len(body), hex_to_b64(hashlib.sha256(body).hexdigest()))
-        except DeliveryError:
-            self._delete_quietly(key)
-            raise
-        with self._errors(key):
-            self._delete(key)
-        return self._probe_summary()
-
-    def _delete_quietly(self, key: str) -> None:
-        """Tidy up after a failed probe without hiding the failure that matters."""
-        with contextlib.suppress(Exception):
-            self._delete(key)
-
-    def _probe_summary(self) -> str:
+    def summary(self) -> str:
         options = [f"SSE-KMS key {self.kms_key}"] if self.kms_key else []
         if self.acl:
             options.append(f"ACL {self.acl}")
         if self.expected_bucket_owner:
             options.append(f"expected owner {self.expected_bucket_owner}")
         suffix = f" with {', '.join(options)}" if options else ""
-        where = f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
-        return f"{where} is writable{suffix} (probe object written, verified and deleted)"
+        return f"{self.url} is writable{suffix} (probe object written, verified and deleted)"
 
 
 def _int_option(extra: dict[str, Any], name: str, default: int) -> int:
