@@ -12,7 +12,10 @@
 -- from the org leaves those cells empty and the row is kept.
 -- Portable to DuckDB and PostgreSQL 15+.
 WITH scope_action AS (
-    SELECT id, title FROM actions WHERE id = CAST(:action_id AS BIGINT) AND org_id = :org_id
+    SELECT sa.id, sa.title
+    FROM actions AS sa
+    WHERE sa.id = CAST(:action_id AS BIGINT)
+      AND sa.org_id = :org_id
 ),
 reports AS (
     SELECT r.id, r.reportable_type, r.reportable_id
