@@ -485,7 +485,7 @@ def _catalogue(org: str, k: int, previous: int, as_of: dt.date) -> dict[str, lis
     report_tags += [
         # another org's tag on this org's report, and this org's link on another org's report
         {"report_id": i(1), "tag_id": other(3), "org_id": org},
-        {"report_id": other(1), "tag_id": i(3), "org_id": org},
+        {"report_id": other(1), "tag_id": i(4), "org_id": org},
     ]
     values = [
         (1, 1, "Acme"), (2, 1, "Globex"), (2, 4, "x"), (4, 2, "Springfield, IL"), (4, 3, "✓ oui"),
@@ -498,7 +498,7 @@ def _catalogue(org: str, k: int, previous: int, as_of: dt.date) -> dict[str, lis
     ]
     report_fields += [
         {"report_id": i(1), "custom_field_id": other(11), "org_id": org, "value": "other org's field"},
-        {"report_id": other(1), "custom_field_id": i(11), "org_id": org, "value": "on another org's report"},
+        {"report_id": other(1), "custom_field_id": i(10), "org_id": org, "value": "on another org's report"},
     ]
 
     def story(n, a, who, first, note, day):
