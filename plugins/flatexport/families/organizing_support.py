@@ -25,6 +25,7 @@ import json
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 import pandas as pd
@@ -47,6 +48,7 @@ _ACTION_TYPE_WORDS = {"TextaList": "a peer-to-peer (TextaList) action", "VideoSt
 # --- names ----------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=1 << 16)  # a file repeats the same few tag and field names on every row
 def normalise_name(name: str | None, ident: int, kind: NameKind) -> str:
     """The contract's normalised name: NFC; each control character (Unicode category Cc)
     becomes a space; whitespace runs collapse to one space and the ends are trimmed;
@@ -147,7 +149,14 @@ def with_json_cells(frame: pd.DataFrame, header: Sequence[str]) -> pd.DataFrame:
     other columns as extracted."""
     out = frame.copy()
     if "tags" in header:
-        out["tags"] = [tags_cell(i, n) for i, n in zip(frame[TAG_IDS], frame[TAG_NAMES], strict=True)]
+        tag_cells: dict[tuple, str | None] = {}  # rows repeat a few tag sets: one JSON text per set
+        cells = []
+        for ids, names in zip(frame[TAG_IDS], frame[TAG_NAMES], strict=True):
+            key = (tuple(_items(ids)), tuple(_items(names)))
+            if key not in tag_cells:
+                tag_cells[key] = tags_cell(*key)
+            cells.append(tag_cells[key])
+        out["tags"] = cells
     if "custom_fields" in header:
         names = file_field_names(frame, header)
         out["custom_fields"] = [
@@ -155,7 +164,14 @@ def with_json_cells(frame: pd.DataFrame, header: Sequence[str]) -> pd.DataFrame:
             for i, v in zip(frame[FIELD_IDS], frame[FIELD_VALUES], strict=True)
         ]
     if "message_types" in header:
-        out["message_types"] = [json_array(_items(v)) for v in frame[SCRIPT_TYPES]]
+        type_cells: dict[tuple, str | None] = {}
+        cells = []
+        for value in frame[SCRIPT_TYPES]:
+            key = tuple(_items(value))
+            if key not in type_cells:
+                type_cells[key] = json_array(key)
+            cells.append(type_cells[key])
+        out["message_types"] = cells
     return out[list(header)]
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from flatexport.families.organizing_support import tag_pivot
+from flatexport.families.organizing_support import custom_field_pivot, tag_pivot
 from flatexport.flatten.coercion import coerce
 from flatexport.specs import ColumnSpec
 from flatexport.write import ReportWriter
@@ -79,3 +79,20 @@ def test_pivot_headers_are_guarded_and_quoted(wh, tmp_path):
     carla = rows[1]
     assert carla[:4] == ["502", 'Call the list, "now"', "Contact", "301"]
     assert carla[len(fixed) :] == ["", "", "true", "", "true", "", "", "", "", ""]
+
+
+def test_pivot_names_with_commas_and_new_lines_are_one_quoted_header_cell(wh, tmp_path):
+    frame = wh.extract("action_custom_fields", action_id=502)
+    fixed = HEADERS["action_custom_fields"]
+    pivots, out = custom_field_pivot(frame, fixed)
+    columns = [spec(c) for c in fixed] + [spec(p.key, p.header) for p in pivots]
+    path = tmp_path / "fields.csv"
+    rows = write_csv(out, columns, path)
+    header_line = path.read_bytes().decode("utf-8").split("\n", 1)[0]
+    assert '"Employer, City"' in header_line  # the comma stays, CSV quoting carries it
+    assert "Notes multi" in header_line  # "Notes\r\nmulti": one header cell, one line
+    noah = next(r for r in rows[1:] if r[3] == "302")
+    cells = dict(zip(rows[0], noah, strict=True))
+    assert cells["Notes multi"] == "multi\nline"
+    assert cells["'+Plus field"] == "'=2+2"
+    assert len(rows[0]) == len(fixed) + 9
