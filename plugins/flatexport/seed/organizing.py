@@ -815,7 +815,9 @@ def generate_organizing(
     sizes = default_sizes(orgs) if sizes is None else sizes
     parts: dict[str, list[pd.DataFrame]] = {t: [] for t in ORGANIZING_TABLES}
     for k, org in enumerate(orgs, start=1):
-        previous = len(orgs) if k == 1 else k - 1
+        # cross-org rows point at the previous org (the first at the last); a lone org's
+        # point at block 0, which no org owns
+        previous = 0 if len(orgs) == 1 else len(orgs) if k == 1 else k - 1
         catalogue = frames_from_rows(_catalogue(org, k, previous, as_of))
         bulk = _bulk(org, k, sizes.get(org, OrganizingSizes()), as_of, seed)
         for table in ORGANIZING_TABLES:

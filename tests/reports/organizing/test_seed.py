@@ -175,3 +175,9 @@ def test_loads_into_duckdb_and_postgresql_with_the_same_output(tmp_path, pg_data
     from flatexport.source import engine_for
 
     engine_for.cache_clear()  # the fixture drops the database next
+
+
+def test_a_single_org_loads(tmp_path):
+    """Its cross-org rows point at ids no org owns, so keys stay unique."""
+    data = generate_organizing(["solo"], {"solo": SMALL.scaled(0.1)}, seed=1)
+    assert load_organizing(f"duckdb:///{tmp_path / 'solo.duckdb'}", data)["team_memberships"] > 0
