@@ -38,7 +38,6 @@ NameKind = Literal["tag", "custom_field"]
 TAG_IDS, TAG_NAMES = "tag_ids", "tag_names"
 FIELD_IDS, FIELD_NAMES, FIELD_VALUES = "field_ids", "field_names", "field_values"
 SCRIPT_TYPES = "script_types"
-LONG_FORM_COLUMNS = (TAG_IDS, TAG_NAMES, FIELD_IDS, FIELD_NAMES, FIELD_VALUES, SCRIPT_TYPES)
 
 # Scope rules of the contract (section 3): reports that need one kind of action.
 REQUIRED_ACTION_TYPE: dict[str, str] = {"action_contacts": "TextaList", "video_stories": "VideoStory"}
@@ -180,11 +179,12 @@ def with_json_cells(frame: pd.DataFrame, header: Sequence[str]) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class PivotColumn:
-    """One data-dependent column of a pivot report."""
+    """One data-dependent column of a pivot report: ``name`` is its unique normalised name
+    (the key a JSON Lines file would use), ``header`` the CSV header cell."""
 
     kind: NameKind
     id: int
-    name: str  # normalised and made unique
+    name: str
 
     @property
     def key(self) -> str:
