@@ -108,7 +108,10 @@ def _check_org(report: str, org: str, source_url: str | None) -> None:
 @click.option("--org", required=True, help="The customer organisation (tenant) id.")
 @click.option("--timezone", default=None, help="IANA time zone of the day (default UTC).")
 @click.option(
-    "--source", "source_url", help="SQLAlchemy URL; default FLATEXPORT_SOURCE_URL or embedded DuckDB."
+    "--source",
+    "source_url",
+    help="SQLAlchemy URL; default: the DAG's source (the flatexport_source Airflow connection, "
+    "else FLATEXPORT_SOURCE_URL, else the embedded DuckDB).",
 )
 @click.option(
     "--to", "to_dir", type=click.Path(file_okay=False, path_type=Path), help="Write into this folder."
@@ -132,9 +135,11 @@ def run(
     no_check: bool,
 ) -> None:
     """Export REPORT for one org and day: into --to DIR, or to the org's subscriptions."""
+    from flatexport.airflow_support.tasks import source_url_for_run
     from flatexport.pipeline import control_store, run_subscription
     from flatexport.specs import load_spec
 
+    source_url = source_url_for_run(source_url)  # the DAG's source: see source_url_for_run
     load_spec(report)
     if timezone:
         check_timezone(timezone)

@@ -57,7 +57,7 @@ def export(sub: dict[str, Any], context: dict[str, Any], store=None) -> dict[str
         context["run_id"], subscription, ds, spec.file_name(ds.isoformat(), subscription.format)
     )
     with outcome_recorded(store, attempt):
-        staged = export_step(subscription, ds, source_url=source_url_from_connection())
+        staged = export_step(subscription, ds, source_url=source_url_for_run())
     return {"staged": staged.to_xcom(), "attempt": attempt}
 
 
@@ -87,6 +87,14 @@ def deliver(
         receipt = deliver_step(subscription, staged, quality)
     store.finish_delivery(checked["attempt"], "delivered", **staged_facts(staged), quality=quality)
     return {"location": receipt["location"], "rows": staged.rows, "sha256": staged.sha256}
+
+
+def source_url_for_run(explicit: str | None = None) -> str | None:
+    """The source a run reads, the same for the DAG's tasks and `flatexport run`: an explicit
+    URL (the CLI's --source), else the `flatexport_source` Airflow connection when Airflow
+    has it; None leaves FLATEXPORT_SOURCE_URL, then the embedded warehouse, to
+    source.resolve_source_url."""
+    return explicit or source_url_from_connection()
 
 
 def source_url_from_connection() -> str | None:
