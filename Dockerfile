@@ -1,5 +1,8 @@
-# flatexport on the official Airflow 3.3 image (Python 3.11): the pinned lock, then the
-# project itself. DAGs, plugins and include/ go where the image's Airflow looks for them.
+# flatexport on the official Airflow 3.3 image (Python 3.11): the runtime lock (no test
+# tools: those are in requirements-dev.txt), then the project itself. DAGs go where the
+# image's Airflow looks for them; plugins/ is installed as the `flatexport` package and
+# is not Airflow's plugins folder (its loader would import every file as a module).
+# One image for every component: docker-compose.yaml picks the command.
 FROM apache/airflow:3.3.2-python3.11
 
 COPY --chown=airflow:root requirements.txt /opt/flatexport/requirements.txt

@@ -15,10 +15,12 @@ export FLATEXPORT_DATA_DIR ?= $(CURDIR)/data
 
 .PHONY: install demo test lint bench lock clean
 
-$(STAMP): requirements.txt pyproject.toml
+# The venv gets the dev lock: the runtime pins (requirements.txt, what the image installs)
+# plus the test and lint tools.
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.txt
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements-dev.txt
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
@@ -45,9 +47,11 @@ test: lint
 bench: install
 	$(BIN)/python bench/run.py
 
-# Re-pin after editing requirements.in (needs the registry).
+# Re-pin after editing requirements.in or requirements-dev.in (needs the registry). The
+# runtime lock first: the dev lock takes its pins as constraints.
 lock: install
 	$(BIN)/uv pip compile requirements.in --python-version 3.11 --quiet -o requirements.txt
+	$(BIN)/uv pip compile requirements-dev.in --python-version 3.11 --quiet -o requirements-dev.txt
 
 clean:
 	rm -rf data .pytest_cache .ruff_cache

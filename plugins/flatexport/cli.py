@@ -78,7 +78,10 @@ def docs(report: str, out: Path | None) -> None:
 @click.option("--org", required=True, help="The customer organisation (tenant) id.")
 @click.option("--timezone", default=None, help="IANA time zone of the day (default UTC).")
 @click.option(
-    "--source", "source_url", help="SQLAlchemy URL; default FLATEXPORT_SOURCE_URL or embedded DuckDB."
+    "--source",
+    "source_url",
+    help="SQLAlchemy URL; default: the DAG's source (the flatexport_source Airflow connection, "
+    "else FLATEXPORT_SOURCE_URL, else the embedded DuckDB).",
 )
 @click.option(
     "--to", "to_dir", type=click.Path(file_okay=False, path_type=Path), help="Write into this folder."
@@ -103,11 +106,13 @@ def run(
 ) -> None:
     """Export REPORT for one org and day: into --to DIR, or to the org's subscriptions
     (those whose scope has the values given, when scope options are given)."""
+    from flatexport.airflow_support.tasks import source_url_for_run
     from flatexport.export import check_org_and_scope
     from flatexport.families import scope_from_options
     from flatexport.pipeline import control_store, run_subscription
     from flatexport.specs import load_spec
 
+    source_url = source_url_for_run(source_url)  # the DAG's source: see source_url_for_run
     spec = load_spec(report)
     given = pop_scope_options(scope_opts)
     scope = scope_from_options(spec, given)

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     duckdb_memory_limit: str = Field("512MB", description="DuckDB memory cap per process.")
     export_workers: int = Field(1, ge=1, le=64, description="Processes exporting one file.")
     task_retries: int = Field(3, ge=0, le=20, description="Airflow retries for transient failures.")
+    task_retry_delay_seconds: int = Field(
+        120, ge=0, le=3600, description="First retry's delay; doubles with each retry."
+    )
     late_event_grace_minutes: int = Field(30, ge=0, le=7 * 24 * 60, description="Wait after a window.")
     alert_smtp_conn_id: str | None = Field(None, description="smtp connection for quality alerts.")
     alert_webhook_conn_id: str | None = Field(None, description="http connection for alert webhooks.")

@@ -1,11 +1,18 @@
 """A real, throwaway Airflow deployment for tests: metadata on PostgreSQL, the API server
-(execution API), the scheduler with the LocalExecutor and the DAG processor, each a
-subprocess in its own process group, logging to files. Nothing leaks into the test
-process: the configuration lives in the env dict handed to the children."""
+(execution API), the scheduler and the DAG processor, each a subprocess in its own
+process group, logging to files. Nothing leaks into the test process: the configuration
+lives in the env dicts handed to the children.
+
+Two shapes: the LocalExecutor (tasks run under the scheduler), or the production shape of
+docker-compose.yaml: the CeleryExecutor with a Redis broker and Celery workers, each
+worker its own "machine" (its own staging folder and host name). A test's Celery
+messages live under their own Redis key prefix and queue, removed afterwards, so runs in
+parallel never see each other's tasks."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -13,9 +20,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +38,76 @@ COMPONENTS = {
     "scheduler": ["scheduler"],
     "dag-processor": ["dag-processor"],
 }
+REDIS_URL = os.environ.get("FLATEXPORT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+WORKER_NAME_VAR = "FLATEXPORT_TEST_WORKER_NAME"
+
+
+def celery_worker_command(queues: list[str], name: str = "worker", concurrency: int = 1) -> list[str]:
+    """`airflow celery worker` as docker-compose.yaml runs it, on the test's own queues,
+    with a Celery node name of its own (containers get one from their host name).
+    --skip-serve-logs: several workers share this machine's log-server port; the test
+    reads task logs from files."""
+    return [
+        "celery",
+        "worker",
+        "--concurrency",
+        str(concurrency),
+        "--queues",
+        ",".join(queues),
+        "--celery-hostname",
+        f"{name}-{queues[0]}@%h",
+        "--skip-serve-logs",
+    ]
+
+
+def queue_name(namespace: str, queue: str) -> str:
+    """A test's Celery queue: "default" is the namespace itself (Airflow's default queue)."""
+    return namespace if queue == "default" else f"{namespace}-{queue}"
+
+
+def worker_hostname() -> str:
+    """[core] hostname_callable of a test worker: its own name, as a separate machine
+    would have, so task instances show which worker ran them."""
+    return os.environ[WORKER_NAME_VAR]
 
 
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def celery_env(metadata_url: str, namespace: str) -> dict[str, str]:
+    """The CeleryExecutor on the local Redis, confined to `namespace`: its key prefix and
+    its queue. Results go to the metadata database, as in docker-compose.yaml."""
+    return {
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__CELERY__BROKER_URL": REDIS_URL,
+        "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{metadata_url}",
+        "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__GLOBAL_KEYPREFIX": f"{namespace}:",
+        "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "3600",
+        "AIRFLOW__OPERATORS__DEFAULT_QUEUE": namespace,
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": "1",
+        # A killed worker's task is noticed within seconds, not the default 5 minutes.
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
+        "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "120",
+        "PYTHONPATH": str(PROJECT_ROOT),  # the workers' hostname_callable lives in tests/support
+    }
+
+
+def drop_redis_namespace(namespace: str) -> int:
+    """Deletes every Redis key of a test's Celery namespace; how many there were."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        keys = list(client.scan_iter(match=f"{namespace}:*", count=500))
+        for start in range(0, len(keys), 500):
+            client.delete(*keys[start : start + 500])
+        return len(keys)
+    finally:
+        client.close()
 
 
 def airflow_env(home: Path, metadata_url: str, port: int, extra: dict[str, str]) -> dict[str, str]:
@@ -84,6 +157,9 @@ class AirflowCluster:
         self.port = port
         self.engine = sa.create_engine(metadata_url, poolclass=sa.pool.NullPool)
         self.procs: dict[str, subprocess.Popen] = {}
+        self.components: dict[str, tuple[list[str], dict[str, str]]] = {
+            name: (args, {}) for name, args in COMPONENTS.items()
+        }
         self.log_dir = home / "component-logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
 
@@ -112,12 +188,20 @@ class AirflowCluster:
             for future in [pool.submit(self.cli, *command, timeout=timeout) for command in commands]:
                 future.result()
 
+    def add_worker(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        """A Celery worker to start with the others: its command and its own settings."""
+        self.components[name] = (args, {WORKER_NAME_VAR: name, **env})
+
     def start(self) -> None:
-        for name, args in COMPONENTS.items():
+        for name, (args, env) in self.components.items():
+            if WORKER_NAME_VAR in env:
+                env = {"AIRFLOW__CORE__HOSTNAME_CALLABLE": f"{__name__}.worker_hostname", **env}
             out = open(self.log_dir / f"{name}.log", "wb")
+            # an `airflow` subcommand, or a whole command line (a worker wrapped in unshare)
+            command = args if Path(args[0]).is_absolute() else [AIRFLOW, *args]
             self.procs[name] = subprocess.Popen(
-                [AIRFLOW, *args],
-                env=self.env,
+                command,
+                env={**self.env, **env},
                 cwd=self.home,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
@@ -125,6 +209,12 @@ class AirflowCluster:
                 start_new_session=True,  # its own process group: teardown reaches its children
             )
             out.close()
+
+    def kill(self, name: str) -> None:
+        """SIGKILL a component and everything it started (a machine lost mid-task)."""
+        proc = self.procs.pop(name)
+        _signal_group(proc, signal.SIGKILL)
+        proc.wait(timeout=10)
 
     def stop(self, grace: float = 5.0) -> None:
         """SIGTERM every process group, then SIGKILL whatever is left after `grace` seconds."""
@@ -205,6 +295,22 @@ class AirflowCluster:
             ).all()
         return {**run, "tasks": [tuple(t) for t in tis]}
 
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        """Every task instance of a run: task, map index, state, try, host, label."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT task_id, map_index, state, try_number, hostname, rendered_map_index "
+                    "FROM task_instance WHERE dag_id = :d AND run_id = :r ORDER BY task_id, map_index"
+                ),
+                {"d": dag_id, "r": run_id},
+            )
+            return [dict(row._mapping) for row in rows]
+
+    def wait_for(self, probe, timeout: float, message: str):
+        """Until probe() returns something truthy (checking every component is alive)."""
+        return self._until(probe, timeout, message)
+
     def _until(self, probe, timeout: float, message: str):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -229,13 +335,58 @@ class AirflowCluster:
         return "\n".join(parts)
 
 
+@dataclass(frozen=True)
+class Worker:
+    """A Celery worker of a test cluster: its own settings, the queues it consumes
+    ("default" and names the DAG's tasks are routed to, see `local_settings`), and
+    optionally a disk of its own: `disk` is mounted at `mount_at` in a private mount
+    namespace, so every worker sees the same path with different contents, as separate
+    machines do (needs root, or CAP_SYS_ADMIN, as on CI)."""
+
+    env: dict[str, str]
+    queues: tuple[str, ...] = ("default",)
+    disk: Path | None = None
+    mount_at: Path | None = None
+
+    def command(self, args: list[str]) -> list[str]:
+        if self.disk is None or self.mount_at is None:
+            return args
+        self.disk.mkdir(parents=True, exist_ok=True)
+        self.mount_at.mkdir(parents=True, exist_ok=True)
+        script = 'mount --bind "$1" "$2" && shift 2 && exec "$@"'
+        unshare = shutil.which("unshare") or "/usr/bin/unshare"
+        return [unshare, "--mount", "--propagation", "private", "sh", "-c", script, "sh",
+                str(self.disk), str(self.mount_at), AIRFLOW, *args]  # fmt: skip
+
+
 @contextmanager
-def airflow_cluster(home: Path, metadata_url: str, extra_env: dict[str, str]) -> Iterator[AirflowCluster]:
+def airflow_cluster(
+    home: Path,
+    metadata_url: str,
+    extra_env: dict[str, str],
+    workers: dict[str, Worker] | None = None,
+    local_settings: str | None = None,
+) -> Iterator[AirflowCluster]:
     """Migrates the metadata DB, starts the components and yields once the API answers;
-    always stops every process group on the way out."""
+    always stops every process group on the way out.
+
+    With `workers`, the cluster runs the CeleryExecutor and starts one Celery worker per
+    entry; otherwise the LocalExecutor. `local_settings` becomes the deployment's
+    airflow_local_settings.py (cluster policies, e.g. routing tasks to queues).
+    """
     port = free_port()
     home.mkdir(parents=True, exist_ok=True)
-    cluster = AirflowCluster(home, metadata_url, airflow_env(home, metadata_url, port, extra_env), port)
+    if local_settings:
+        (home / "config").mkdir(exist_ok=True)
+        (home / "config" / "airflow_local_settings.py").write_text(local_settings)
+    namespace = f"fx-test-{uuid.uuid4().hex[:12]}"
+    env = airflow_env(home, metadata_url, port, extra_env)
+    if workers:
+        env.update(celery_env(metadata_url, namespace))
+    cluster = AirflowCluster(home, metadata_url, env, port)
+    for name, worker in (workers or {}).items():
+        queues = [queue_name(namespace, q) for q in worker.queues]
+        cluster.add_worker(name, worker.command(celery_worker_command(queues, name)), worker.env)
     try:
         cluster.cli("db", "migrate")
         cluster.start()
@@ -243,6 +394,8 @@ def airflow_cluster(home: Path, metadata_url: str, extra_env: dict[str, str]) ->
         yield cluster
     finally:
         cluster.stop()
+        if workers:
+            drop_redis_namespace(namespace)
 
 
 def _answers(url: str) -> bool:

@@ -15,12 +15,12 @@ import functools
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, get_current_context, task, task_group
+from airflow.sdk import DAG, Param, get_current_context, task, task_group
 from airflow.sdk.bases.sensor import PokeReturnValue
 from airflow.sdk.exceptions import AirflowFailException
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from flatexport.airflow_support import tasks
+from flatexport.airflow_support import run_day, tasks
 from flatexport.errors import is_retryable
 from flatexport.families import get_family
 from flatexport.settings import lenient, settings_or_defaults
@@ -33,10 +33,40 @@ def default_args() -> dict[str, Any]:
     return {
         "owner": "flatexport",
         "retries": settings_or_defaults().task_retries,
-        "retry_delay": dt.timedelta(minutes=2),
+        "retry_delay": dt.timedelta(seconds=settings_or_defaults().task_retry_delay_seconds),
         "retry_exponential_backoff": True,
         "max_retry_delay": dt.timedelta(minutes=30),
     }
+
+
+def run_params() -> dict[str, Param]:
+    """The trigger form: a date picker and an org filter (both optional; see run_day)."""
+    return {
+        run_day.DATE_PARAM: Param(
+            None, type=["null", "string"], format="date", title="Report day", description=run_day.DATE_HELP
+        ),
+        run_day.ORGS_PARAM: Param(
+            None,
+            type=["null", "array"],
+            items={"type": "string"},
+            title="Organisations",
+            description=run_day.ORGS_HELP,
+        ),
+    }
+
+
+#: Each mapped subscription group is labelled `org / report → destination` in the grid: every
+#: task of the group puts the label into its context first thing (Airflow's TaskFlow way),
+#: and the template reads it back when the task ends, whatever its outcome.
+LABEL_KEY = "flatexport_label"
+SUBSCRIPTION_LABEL = "{{ " + LABEL_KEY + " | default('') }}"
+
+
+def labelled_context(sub: dict[str, Any]) -> dict[str, Any]:
+    """The running task's context, with its subscription's label for the grid."""
+    context = get_current_context()
+    context[LABEL_KEY] = run_day.subscription_label(sub)
+    return context
 
 
 def family_reports(family: str) -> list[str]:
@@ -81,36 +111,38 @@ def _build_family_dag(family: str, schedule_cron: str) -> DAG:
         catchup=False,
         max_active_runs=3,
         default_args=default_args(),
+        params=run_params(),
         tags=["flatexport", *reports],
         doc_md=__doc__,
     ) as dag:
 
         @task(retries=2)
+        @_permanent_failures_fail_fast
         def list_subscriptions() -> list[dict[str, Any]]:
             return tasks.list_subscriptions(reports, get_current_context())
 
-        @task_group(group_id="subscription")
+        @task_group(group_id="subscription", default_args={"map_index_template": SUBSCRIPTION_LABEL})
         def per_subscription(sub: dict[str, Any]) -> None:
             @task.sensor(poke_interval=600, timeout=36 * 3600, mode="reschedule")
             def wait_for_day_to_close(sub: dict[str, Any]) -> PokeReturnValue:
-                ctx = get_current_context()
+                ctx = labelled_context(sub)
                 closes = tasks.window_closes_at(sub, tasks.report_day(ctx))
                 return PokeReturnValue(is_done=dt.datetime.now(dt.UTC) >= closes)
 
             @task
             @_permanent_failures_fail_fast
             def export(sub: dict[str, Any]) -> dict[str, Any]:
-                return tasks.export(sub, get_current_context())
+                return tasks.export(sub, labelled_context(sub))
 
             @task(retries=0)
             @_permanent_failures_fail_fast
             def check(exported: dict[str, Any], sub: dict[str, Any]) -> dict[str, Any]:
-                return tasks.check(exported, sub, get_current_context())
+                return tasks.check(exported, sub, labelled_context(sub))
 
             @task
             @_permanent_failures_fail_fast
             def deliver(checked: dict[str, Any], sub: dict[str, Any]) -> dict[str, Any]:
-                return tasks.deliver(checked, sub, get_current_context())
+                return tasks.deliver(checked, sub, labelled_context(sub))
 
             exported = export(sub)
             wait_for_day_to_close(sub) >> exported

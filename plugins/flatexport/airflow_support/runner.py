@@ -29,14 +29,11 @@ def ensure_metadata_db() -> None:
         initdb()
 
 
-def run_dag_for_day(dag_id: str, ds: dt.date, dags_folder: Path | None = None):
-    """Runs the DAG whose data interval is exactly [ds, ds+1) UTC; returns the run state.
-
-    dag.test infers a manual run's interval as the one *ending* at the given time, so
-    the run is placed at the end of the day, the same as the scheduled run for ds.
-    """
+def run_dag_for_day(dag_id: str, ds: dt.date, dags_folder: Path | None = None, conf: dict | None = None):
+    """Runs the DAG for report day ds in-process, as `airflow dags test DAG ds` does (the
+    logical date is the day; see run_day.resolve_report_day); returns the run state."""
     ensure_metadata_db()
     dag = load_dag(dag_id, dags_folder)
-    run_after = dt.datetime.combine(ds + dt.timedelta(days=1), dt.time(0), tzinfo=dt.UTC)
-    dag_run = dag.test(logical_date=run_after)
+    logical_date = dt.datetime.combine(ds, dt.time(0), tzinfo=dt.UTC)
+    dag_run = dag.test(logical_date=logical_date, run_conf=conf)
     return str(getattr(dag_run.state, "value", dag_run.state))

@@ -1,5 +1,6 @@
 """Task bodies for the family DAGs. Each takes and returns small dicts (subscription,
-staged-file facts, delivery-log id), so XCom never carries data or credentials.
+staged-file facts, delivery-log id), so XCom never carries data or credentials. The
+run's day and org filter come from :mod:`flatexport.airflow_support.run_day`.
 """
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ import logging
 import os
 from typing import Any
 
+from flatexport.airflow_support.run_day import check_orgs_known, org_filter, report_day
 from flatexport.settings import get_settings
 from flatexport.specs import file_name, load_spec
 from flatexport.staged import StagedFile
 from flatexport.subscriptions import Subscription
-from flatexport.window import parse_ds
 
 log = logging.getLogger(__name__)
 
@@ -23,22 +24,16 @@ def late_event_grace() -> dt.timedelta:
     return dt.timedelta(minutes=get_settings().late_event_grace_minutes)
 
 
-def report_day(context: dict[str, Any]) -> dt.date:
-    """The day a run exports: the data interval's first day in UTC, unless the run's
-    conf names one (re-running a single day from the UI or the CLI)."""
-    params = context.get("params") or {}
-    conf = getattr(context.get("dag_run"), "conf", None) or {}
-    override = conf.get("ds") or params.get("ds")
-    if override:
-        return parse_ds(str(override))
-    return context["data_interval_start"].astimezone(dt.UTC).date()
-
-
 def list_subscriptions(reports: list[str], context: dict[str, Any]) -> list[dict[str, Any]]:
+    """The run's subscriptions: every enabled one of these reports for the day, or only
+    those of the orgs named in the run's `orgs` filter."""
     from flatexport.pipeline import subscriptions_for
 
     ds = report_day(context)
     subs = subscriptions_for(reports, ds)
+    if orgs := org_filter(context):
+        subs = [s for s in subs if s.org_id in orgs]
+        check_orgs_known(orgs, {s.org_id for s in subs}, reports)
     log.info("%d enabled subscription(s) for %s on %s", len(subs), ", ".join(reports), ds)
     return [s.model_dump(mode="json") for s in subs]
 
@@ -62,7 +57,7 @@ def export(sub: dict[str, Any], context: dict[str, Any], store=None) -> dict[str
         context["run_id"], subscription, ds, file_name(spec, ds, subscription.format, subscription.scope)
     )
     with outcome_recorded(store, attempt):
-        staged = export_step(subscription, ds, source_url=source_url_from_connection())
+        staged = export_step(subscription, ds, source_url=source_url_for_run())
     return {"staged": staged.to_xcom(), "attempt": attempt}
 
 
@@ -92,6 +87,14 @@ def deliver(
         receipt = deliver_step(subscription, staged, quality)
     store.finish_delivery(checked["attempt"], "delivered", **staged_facts(staged), quality=quality)
     return {"location": receipt["location"], "rows": staged.rows, "sha256": staged.sha256}
+
+
+def source_url_for_run(explicit: str | None = None) -> str | None:
+    """The source a run reads, the same for the DAG's tasks and `flatexport run`: an explicit
+    URL (the CLI's --source), else the `flatexport_source` Airflow connection when Airflow
+    has it; None leaves FLATEXPORT_SOURCE_URL, then the embedded warehouse, to
+    source.resolve_source_url."""
+    return explicit or source_url_from_connection()
 
 
 def source_url_from_connection() -> str | None:
