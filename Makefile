@@ -13,7 +13,7 @@ export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export FLATEXPORT_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: install demo test lint bench lock clean
+.PHONY: install demo test lint bench lock clean browser
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,8 +39,19 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
-	$(BIN)/pytest -q -p no:cacheprovider
+# The console's browser tests drive Debian's Chromium through chromedriver; `make test`
+# installs both when they are missing (apt as root, else through sudo).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  echo "installing chromium and chromium-driver (browser tests)"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    chromium chromium-driver >/dev/null; \
+	fi
+
+test: lint browser
+	FLATEXPORT_TEST_BROWSER=required $(BIN)/pytest -q -p no:cacheprovider
 
 bench: install
 	$(BIN)/python bench/run.py
