@@ -20,6 +20,9 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.txt
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@# The editable build leaves flatexport.egg-info in plugins/, which is on sys.path: a second
+	@# copy of the package's metadata, so Airflow would load the console plugin twice.
+	rm -rf plugins/*.egg-info
 	touch $(STAMP)
 
 install: $(STAMP)
