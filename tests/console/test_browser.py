@@ -173,6 +173,15 @@ def test_customer_success_adds_tests_and_redelivers_without_the_cli(
     assert [r.get_attribute("data-subscription") for r in page.all("tr[data-subscription]")] == [str(sub.id)]
     page.open("/")
     shot(browser, "orgs")
+
+    # Inside Airflow's UI: its navigation entry frames the console.
+    browser.get(f"{console.base}/plugin/flatexport")
+    frame = page.wait(ec.presence_of_element_located((By.TAG_NAME, "iframe")))
+    assert frame.get_attribute("src") == f"{console.base}/flatexport/"
+    browser.switch_to.frame(frame)
+    page.wait(ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Orgs"))
+    browser.switch_to.default_content()
+    shot(browser, "in-airflow")
     page.open(f"/deliveries?org={ORG}&status=delivered")
     assert page.all("tr[data-status=delivered]")
     shot(browser, "delivery-log")
