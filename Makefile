@@ -13,7 +13,7 @@ export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export FLATEXPORT_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: install demo test lint bench lock clean browser
+.PHONY: install demo test lint bench lock clean browser console
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,15 @@ demo: install
 	$(BIN)/flatexport deliveries --from $(DEMO_DAY) --to $(DEMO_DAY)
 	@echo
 	@find data/deliveries -type f -name '*$(DEMO_DAY)*' ! -name '*.manifest.json' | sort
+	@echo
+	@echo "Console: run 'make console', then open http://localhost:$(CONSOLE_PORT)/flatexport/"
+	@echo "(user admin; Airflow prints the password when it starts)."
+
+# Airflow with the console on this checkout's data: api-server, scheduler, DAG processor
+# and triggerer in one process (airflow standalone), until Ctrl-C.
+CONSOLE_PORT ?= 8080
+console: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" AIRFLOW__API__PORT=$(CONSOLE_PORT) $(BIN)/airflow standalone
 
 lint: install
 	$(BIN)/ruff check .

@@ -121,7 +121,6 @@ def test_customer_success_adds_tests_and_redelivers_without_the_cli(
     assert kind == "ok", message
     assert message.endswith(f"s3://{bucket}/daily is writable (probe object written, verified and deleted)")
     assert s3.list_objects_v2(Bucket=bucket).get("KeyCount") == 0  # the probe is gone
-    shot(browser, "subscription-test-ok")
 
     # Break it (the customer deleted the bucket) and test again: the cause, in words.
     s3.delete_bucket(Bucket=bucket)
@@ -172,7 +171,6 @@ def test_customer_success_adds_tests_and_redelivers_without_the_cli(
     page.open(f"/org?org={ORG}")
     assert [r.get_attribute("data-subscription") for r in page.all("tr[data-subscription]")] == [str(sub.id)]
     page.open("/")
-    shot(browser, "orgs")
 
     # Inside Airflow's UI: its navigation entry frames the console.
     browser.get(f"{console.base}/plugin/flatexport")
@@ -184,7 +182,6 @@ def test_customer_success_adds_tests_and_redelivers_without_the_cli(
     shot(browser, "in-airflow")
     page.open(f"/deliveries?org={ORG}&status=delivered")
     assert page.all("tr[data-status=delivered]")
-    shot(browser, "delivery-log")
 
     # Switched off again, so later tests' runs leave this customer alone.
     page.open(f"/subscriptions/{sub.id}")
