@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 from functools import cache
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import jinja2
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, status
@@ -24,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from flatexport.console import views
+from flatexport.console import forms, views
 from flatexport.console.security import (
     CSRF_FIELD,
     Access,
@@ -285,8 +286,6 @@ def new_subscription(
     reports = _readable_or_403(access)
     if not access.can_change_any(reports):
         raise forbidden("change subscriptions")
-    from flatexport.console import forms
-
     return render(
         request,
         access,
@@ -317,8 +316,6 @@ def subscription(request: Request, access: AccessDep, sub_id: str) -> HTMLRespon
 
 @router.get("/subscriptions/{sub_id}/edit", response_class=HTMLResponse)
 def edit_form(request: Request, access: AccessDep, sub_id: str) -> HTMLResponse:
-    from flatexport.console import forms
-
     sub = _subscription(access, sub_id)
     if not access.can_edit(sub):
         raise forbidden(f"change {sub.report} subscriptions")
@@ -347,8 +344,6 @@ def stylesheet(_user: User) -> Response:
 
 @router.post("/subscriptions")
 def add(request: Request, access: AccessDep, form: Form) -> Response:
-    from flatexport.console import forms
-
     values = {k: v for k, v in form.items() if k != CSRF_FIELD and isinstance(v, str)}
     try:
         params = forms.parse(values)
@@ -366,8 +361,6 @@ def add(request: Request, access: AccessDep, form: Form) -> Response:
 
 @router.post("/subscriptions/{sub_id}/edit")
 def edit(request: Request, access: AccessDep, form: Form, sub_id: str) -> Response:
-    from flatexport.console import forms
-
     sub = _subscription(access, sub_id)
     values = {k: v for k, v in form.items() if k != CSRF_FIELD and isinstance(v, str)}
     try:
@@ -416,7 +409,7 @@ def remove(request: Request, access: AccessDep, form: Form, sub_id: str) -> Resp
         raise forbidden(f"change {sub.report} subscriptions")
     flash(request, "ok", actions.remove_subscription(store(), sub.id).message)
     return RedirectResponse(
-        f"{console_root(request)}/org?{_query(org=sub.org_id)}", status_code=status.HTTP_303_SEE_OTHER
+        f"{console_root(request)}/org?{urlencode({'org': sub.org_id})}", status_code=status.HTTP_303_SEE_OTHER
     )
 
 
@@ -477,12 +470,6 @@ def _api_base(request: Request) -> str:
     if configured.startswith(("http://", "https://")):
         return configured.rstrip("/")
     return f"{request.url.scheme}://{request.url.netloc}{airflow_root(request)}"
-
-
-def _query(**params: str) -> str:
-    from urllib.parse import urlencode
-
-    return urlencode(params)
 
 
 # -- the app --------------------------------------------------------------------------------
