@@ -2,7 +2,8 @@
 loaded from the package's entry point), the scheduler and the DAG processor on a
 throwaway PostgreSQL metadata database, SimpleAuthManager with a customer-success user
 (role op) and a read-only one (role viewer), a SQLite control store, a DuckDB
-warehouse with one org's events, and moto's S3 server over HTTP. Started once for the
+warehouse with one org's events, moto's S3 server and the local Drive v3 server, both
+over HTTP. Started once for the
 session (it takes ~30 s) and always stopped, with the browser, at the end. Tests add their
 subscriptions for their own orgs, switched off unless a DAG run is the point, so the
 one DAG run of the browser test delivers only what it means to.
@@ -31,6 +32,7 @@ import sqlalchemy as sa
 from flatexport.control.store import ControlStore
 from tests.conftest import PG_ADMIN_URL
 from tests.support.airflow_cluster import AirflowCluster, airflow_cluster
+from tests.support.drive_server import DriveServer
 from tests.support.events import ev, load_events
 from tests.support.moto_server import aws_connection_json, boto3_client, start_moto_server
 
@@ -44,6 +46,7 @@ USERS = {
     "viewer": ("viewer", "viewer-password-1"),
 }
 S3_CONN = "customer_s3"
+DRIVE_CONN = "customer_drive"
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 
@@ -54,7 +57,7 @@ class Console:
     base: str  # http://127.0.0.1:PORT
     control_url: str
     moto: str
-    out_dir: Path
+    drive: DriveServer
 
     @property
     def url(self) -> str:
@@ -112,6 +115,7 @@ def console(tmp_path_factory: pytest.TempPathFactory, metadata_db: str) -> Itera
     control_url = f"sqlite:///{root}/control.db"
     ControlStore(control_url).migrate()
     server, moto = start_moto_server()
+    drive = DriveServer().start()
     env = {
         "AIRFLOW__CORE__AUTH_MANAGER": (
             "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
@@ -120,6 +124,7 @@ def console(tmp_path_factory: pytest.TempPathFactory, metadata_db: str) -> Itera
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW_CONN_" + S3_CONN.upper(): aws_connection_json(moto),
+        "AIRFLOW_CONN_" + DRIVE_CONN.upper(): drive.airflow_conn_json(),
         "FLATEXPORT_DATA_DIR": str(root / "data"),
         "FLATEXPORT_SOURCE_URL": warehouse,
         "FLATEXPORT_CONTROL_DB_URL": control_url,
@@ -127,8 +132,9 @@ def console(tmp_path_factory: pytest.TempPathFactory, metadata_db: str) -> Itera
     }
     try:
         with airflow_cluster(root / "airflow", metadata_db, env) as cluster:
-            yield Console(cluster, f"http://127.0.0.1:{cluster.port}", control_url, moto, root / "out")
+            yield Console(cluster, f"http://127.0.0.1:{cluster.port}", control_url, moto, drive)
     finally:
+        drive.stop()
         server.stop()
 
 

@@ -18,6 +18,7 @@ from flatexport.console.app import create_app
 from flatexport.control.cli import destinations
 from tests.console.conftest import (
     DAY,
+    DRIVE_CONN,
     S3_CONN,
     Console,
     add_form,
@@ -355,3 +356,43 @@ def test_a_range_is_an_airflow_backfill_for_that_org(console: Console) -> None:
             assert days == ["2024-10-01", "2024-10-02", "2024-10-03"]
         finally:
             api.put(f"/backfills/{backfill_id}/cancel")
+
+
+def test_testing_a_drive_folder_says_which_address_to_share_it_with(console: Console) -> None:
+    account = "exporter@flatexport-test.iam.gserviceaccount.com"
+    folder = console.drive.add_folder(name="Acme exports")
+    cs = console.client("cs")
+    token = form_token(cs, "/subscriptions/new")
+    org = unique_org()
+    added = cs.post(
+        "/subscriptions",
+        data={
+            **add_form(
+                org,
+                f"https://drive.google.com/drive/folders/{folder}?usp=sharing",
+                conn_id=DRIVE_CONN,
+                disabled="on",
+            ),
+            "csrf_token": token,
+        },
+    )
+    sub_id = added.headers["location"].rsplit("/", 1)[1]
+    assert console.store().get(int(sub_id)).destination == f"gdrive://{folder}"  # the pasted link, normalised
+
+    def test_result() -> tuple[str, str]:
+        response = cs.post(f"/subscriptions/{sub_id}/test", data={"csrf_token": token})
+        page = cs.get(response.headers["location"].removeprefix("/flatexport")).text
+        message = re.findall(r'<span class="message">(.*?)</span>', page, re.S)[-1]
+        extra = re.findall(r'<div class="extra">(.*?)</div>', page, re.S)[-1]
+        assert "PRIVATE KEY" not in page
+        return html.unescape(message), html.unescape(extra)
+
+    message, share = test_result()
+    assert message.endswith(f"Drive folder Acme exports ({folder}) is writable by {account}")
+    assert share.startswith(f"Share the folder with {account}")
+    assert console.drive.files_in(folder) == []  # the probe is gone
+
+    console.drive.unshare(folder)
+    message, share = test_result()
+    assert message.startswith(f"error: Drive folder {folder} not found, or not shared with {account}")
+    assert share.startswith(f"Share the folder with {account}")
