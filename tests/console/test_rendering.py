@@ -99,8 +99,9 @@ def test_values_render_as_short_text_and_urls_lose_their_credentials() -> None:
 
 
 def test_a_subscription_renders_generically_with_its_scope() -> None:
+    scoped = {"scope": {"company_id": 42}} if "scope" in Subscription.model_fields else {"company_id": 42}
     sub = Subscription(
-        id=3, org_id="acme", report="planroom_activity", destination="s3://b/p", company_id=42, conn_id="c"
+        id=3, org_id="acme", report="planroom_activity", destination="s3://b/p", conn_id="c", **scoped
     )
     row = views.subscription_row(sub)
     assert list(row) == list(views.SUBSCRIPTION_COLUMNS)

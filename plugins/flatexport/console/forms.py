@@ -105,6 +105,16 @@ def _defaults(command: click.Command) -> dict[str, Any]:
     return dict(command.make_context(command.name or "add", argv).params)
 
 
+def _scope_fields() -> dict[str, str]:
+    """Option name -> scope field, for the options families declare (``company`` ->
+    ``company_id``); none before families declared their scope options."""
+    try:
+        from flatexport.families import scope_options
+    except ImportError:
+        return {}
+    return {option.param: option.field for option in scope_options()}
+
+
 def _truthy(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.lower() in ("on", "true", "1", "yes"))
 
@@ -136,19 +146,20 @@ def parse(form: Mapping[str, Any], fixed: Mapping[str, str] | None = None) -> di
 def values_of(sub: Subscription) -> dict[str, Any]:
     """A subscription as the option values that would recreate it (to fill the edit form).
 
-    Options named after a model field take its value; others are looked up in the
-    subscription's scope, when it has one (``--company`` → ``scope.company_id``).
+    Options named after a model field take its value; a scope option takes its field of
+    the subscription's scope, when it has one (``--company`` → ``scope.company_id``).
     """
     dump = sub.model_dump()
     scope = dump.get("scope") or {}
+    field_of = {**_scope_fields(), **FIELD_OF}
     values: dict[str, Any] = {}
     for param in add_command().params:
         name = param.name or ""
-        key = FIELD_OF.get(name, name)
+        key = field_of.get(name, name)
         if name == "disabled":
             values[name] = not sub.enabled
             continue
-        value = dump[key] if key in dump else scope.get(key, scope.get(name))
+        value = dump[key] if key in dump else scope.get(key)
         if isinstance(value, list):
             value = ",".join(str(v) for v in value)
         elif isinstance(value, dt.date):

@@ -65,9 +65,14 @@ def dag_id_for(report: str) -> str | None:
     from flatexport.specs import load_spec
 
     try:
-        return load_spec(report).family
+        spec = load_spec(report)
     except FlatexportError:
         return None
+    try:
+        from flatexport.families import family_of
+    except ImportError:  # before report families were plug-ins, a spec's family was its DAG id
+        return spec.family
+    return family_of(spec).dag_id
 
 
 class Access:
