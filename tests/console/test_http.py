@@ -153,34 +153,36 @@ def test_changes_need_the_sessions_csrf_token(console: Console) -> None:
 FILE_URL = "file:///srv/exports/messages"
 
 
+def form_fields_for(cli_options: list[str]) -> dict[str, str]:
+    """The form fields a CLI invocation's options fill (the form is made of those options)."""
+    name_of = {opt: p.name for p in destinations.commands["add"].params for opt in p.opts}
+    return {name_of[o]: v for o, v in zip(cli_options[::2], cli_options[1::2], strict=True)}
+
+
 @pytest.mark.parametrize(
-    ("url", "fields", "cli_options"),
+    ("url", "cli_options"),
     [
-        (FILE_URL, {"timezone": "Mars/<b>Base</b>"}, ["--timezone", "Mars/<b>Base</b>"]),
-        (
-            FILE_URL,
-            {"columns": "session_id,<script>x</script>"},
-            ["--columns", "session_id,<script>x</script>"],
-        ),
-        (FILE_URL, {"fmt": "xlsx"}, ["--format", "xlsx"]),
-        (FILE_URL, {"start_date": "tomorrow"}, ["--start-date", "tomorrow"]),
-        (FILE_URL, {"company_id": "abc"}, ["--company", "abc"]),
-        (FILE_URL, {"kms_key": "arn:aws:kms:x"}, ["--kms-key", "arn:aws:kms:x"]),
-        ("ftp://host/<i>x</i>", {}, []),
-        ("s3://Bad_Bucket/x", {"conn_id": S3_CONN}, ["--conn-id", S3_CONN]),
-        ("s3://good-bucket/x", {"conn_id": "no_such_conn"}, ["--conn-id", "no_such_conn"]),
+        (FILE_URL, ["--timezone", "Mars/<b>Base</b>"]),
+        (FILE_URL, ["--columns", "session_id,<script>x</script>"]),
+        (FILE_URL, ["--format", "xlsx"]),
+        (FILE_URL, ["--start-date", "tomorrow"]),
+        (FILE_URL, ["--company", "abc"]),
+        (FILE_URL, ["--kms-key", "arn:aws:kms:x"]),
+        ("ftp://host/<i>x</i>", []),
+        ("s3://Bad_Bucket/x", ["--conn-id", S3_CONN]),
+        ("s3://good-bucket/x", ["--conn-id", "no_such_conn"]),
     ],
 )
 def test_a_refused_subscription_gets_the_clis_message_escaped(
-    console: Console,
-    url: str,
-    fields: dict[str, str],
-    cli_options: list[str],
-    monkeypatch: pytest.MonkeyPatch,
+    console: Console, url: str, cli_options: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     org = unique_org()
     cs = console.client("cs")
-    form = {**add_form(org, url), **fields, "csrf_token": form_token(cs, "/subscriptions/new")}
+    form = {
+        **add_form(org, url),
+        **form_fields_for(cli_options),
+        "csrf_token": form_token(cs, "/subscriptions/new"),
+    }
     page = cs.post("/subscriptions", data=form)
     assert page.status_code == 400
     shown = re.search(r'id="form-error">(.*?)</div>', page.text, re.S).group(1)
