@@ -12,7 +12,9 @@ COPY --chown=airflow:root pyproject.toml README.md /opt/flatexport/
 COPY --chown=airflow:root plugins /opt/flatexport/plugins
 COPY --chown=airflow:root include /opt/flatexport/include
 COPY --chown=airflow:root dags /opt/airflow/dags
-RUN pip install --no-cache-dir --no-deps -e /opt/flatexport
+# Not editable: an editable build leaves flatexport.egg-info on sys.path, and Airflow would
+# then load the console plugin (an entry point) twice.
+RUN pip install --no-cache-dir --no-deps /opt/flatexport
 
 ENV FLATEXPORT_INCLUDE_DIR=/opt/flatexport/include \
     FLATEXPORT_DATA_DIR=/opt/airflow/flatexport-data \

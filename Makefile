@@ -13,7 +13,7 @@ export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export FLATEXPORT_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: install demo test lint bench lock clean
+.PHONY: install demo test lint bench lock clean browser console
 
 # The venv gets the dev lock: the runtime pins (requirements.txt, what the image installs)
 # plus the test and lint tools.
@@ -22,6 +22,9 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements-dev.txt
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@# The editable build leaves flatexport.egg-info in plugins/, which is on sys.path: a second
+	@# copy of the package's metadata, so Airflow would load the console plugin twice.
+	rm -rf plugins/*.egg-info
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -36,13 +39,33 @@ demo: install
 	$(BIN)/flatexport deliveries --from $(DEMO_DAY) --to $(DEMO_DAY)
 	@echo
 	@find data/deliveries -type f -name '*$(DEMO_DAY)*' ! -name '*.manifest.json' | sort
+	@echo
+	@echo "Console: run 'make console', then open http://localhost:$(CONSOLE_PORT)/flatexport/"
+	@echo "(user admin; Airflow prints the password when it starts)."
+
+# Airflow with the console on this checkout's data: api-server, scheduler, DAG processor
+# and triggerer in one process (airflow standalone), until Ctrl-C.
+CONSOLE_PORT ?= 8080
+console: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" AIRFLOW__API__PORT=$(CONSOLE_PORT) $(BIN)/airflow standalone
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
-	$(BIN)/pytest -q -p no:cacheprovider
+# The console's browser tests drive Debian's Chromium through chromedriver; `make test`
+# installs both when they are missing (apt as root, else through sudo).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  echo "installing chromium and chromium-driver (browser tests)"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    chromium chromium-driver >/dev/null; \
+	fi
+
+test: lint browser
+	FLATEXPORT_TEST_BROWSER=required $(BIN)/pytest -q -p no:cacheprovider
 
 bench: install
 	$(BIN)/python bench/run.py

@@ -15,6 +15,7 @@ from typing import IO, Any, TypeVar
 import click
 
 from flatexport.cli_scope import pop_scope_options, with_scope_options
+from flatexport.control import actions
 from flatexport.errors import FlatexportError, InputError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -52,25 +53,11 @@ def _store() -> Any:
 
 
 def _date(value: str | None, option: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise InputError(f"{option} {value!r} is not a date (use YYYY-MM-DD)") from exc
+    return actions.parse_date(value, option)
 
 
 def _id(value: str) -> int:
-    if not value.strip().isdigit():
-        raise InputError(f"subscription id must be a number, not {value!r}")
-    return int(value)
-
-
-def _csv_list(value: str | None) -> list[str] | None:
-    if value is None:
-        return None
-    items = [v.strip() for v in value.split(",") if v.strip()]
-    return items or None
+    return actions.parse_id(value)
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
@@ -81,10 +68,6 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
     return "\n".join(lines)
-
-
-def _describe(sub: Any) -> str:
-    return f"subscription {sub.id}: {sub.org_id} {sub.report} -> {sub.destination}"
 
 
 @click.group("destinations")
@@ -110,38 +93,7 @@ def destinations() -> None:
 @handle_errors
 def add(org_id: str, report: str, url: str, fmt: str, **opts: Any) -> None:
     """Add a subscription after checking report, columns, scope, URL and connection."""
-    from flatexport.control.store import build_subscription
-    from flatexport.control.validation import check_format, normalize_destination, validate_subscription
-    from flatexport.families import scope_from_options
-    from flatexport.specs import load_spec
-    from flatexport.subscriptions import check_timezone
-
-    # The raw values first, so the message names the option, not a model field.
-    spec = load_spec(report)
-    check_timezone(opts["timezone"])
-    check_format(fmt)
-    scope = scope_from_options(spec, pop_scope_options(opts))
-    start_date = _date(opts.pop("start_date"), "--start-date")
-    disabled = opts.pop("disabled")
-    fields = {
-        **opts,
-        "org_id": org_id,
-        "report": report,
-        "destination": normalize_destination(url),
-        "format": fmt,
-        "columns": _csv_list(opts["columns"]),
-        "scope": scope.stored(),
-        "start_date": start_date,
-        "enabled": not disabled,
-    }
-    sub = validate_subscription(build_subscription(fields))
-    store = _store()
-    existing = store.find(sub.org_id, sub.report, sub.destination)
-    if existing is not None:
-        raise InputError(f"{_describe(existing)} already exists")
-    saved = store.add_subscription(sub)
-    state = "" if saved.enabled else " (disabled)"
-    click.echo(f"added {_describe(saved)}{state}")
+    click.echo(actions.add_subscription(_store(), org_id, report, url, fmt, **opts).message)
 
 
 @destinations.command("list")
@@ -196,10 +148,7 @@ def _shown(value: Any) -> str:
 @handle_errors
 def test(sub_id: str) -> None:
     """Write and remove a probe file at the destination (checks credentials and access)."""
-    from flatexport.destinations import destination_for
-
-    sub = _store().get(_id(sub_id))
-    click.echo(f"ok: {_describe(sub)}: {destination_for(sub).probe()}")
+    click.echo(actions.probe_destination(_store(), sub_id).message)
 
 
 @destinations.command("enable")
@@ -207,7 +156,7 @@ def test(sub_id: str) -> None:
 @handle_errors
 def enable(sub_id: str) -> None:
     """Switch a subscription on (from the next run)."""
-    click.echo(f"enabled {_describe(_store().set_enabled(_id(sub_id), True))}")
+    click.echo(actions.set_enabled(_store(), sub_id, True).message)
 
 
 @destinations.command("disable")
@@ -215,7 +164,7 @@ def enable(sub_id: str) -> None:
 @handle_errors
 def disable(sub_id: str) -> None:
     """Switch a subscription off without losing its settings."""
-    click.echo(f"disabled {_describe(_store().set_enabled(_id(sub_id), False))}")
+    click.echo(actions.set_enabled(_store(), sub_id, False).message)
 
 
 @destinations.command("remove")
@@ -223,7 +172,7 @@ def disable(sub_id: str) -> None:
 @handle_errors
 def remove(sub_id: str) -> None:
     """Delete a subscription (its delivery log stays)."""
-    click.echo(f"removed {_describe(_store().remove(_id(sub_id)))}")
+    click.echo(actions.remove_subscription(_store(), sub_id).message)
 
 
 def _short(text: str | None, width: int = 60) -> str:

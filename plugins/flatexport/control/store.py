@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -315,6 +315,18 @@ class ControlStore:
         with self._session() as s:
             return [_to_subscription(r) for r in s.scalars(query)]
 
+    def update_subscription(self, sub: Subscription) -> Subscription:
+        """Replace every field of subscription ``sub.id`` (validated like a new one)."""
+        checked = build_subscription(sub.model_dump(), sub.id)
+        values = checked.model_dump(exclude={"id"})
+        values["extra"] = values["extra"] or None
+        with self._session() as s:
+            row = self._row(s, sub.id)
+            for field, value in values.items():
+                setattr(row, field, value)
+            s.flush()
+            return _to_subscription(row)
+
     def set_enabled(self, sub_id: int | str, enabled: bool) -> Subscription:
         with self._session() as s:
             row = self._row(s, sub_id)
@@ -431,21 +443,61 @@ class ControlStore:
         date_from: dt.date | None = None,
         date_to: dt.date | None = None,
         subscription_id: int | None = None,
+        *,
+        status: str | None = None,
+        reports: Collection[str] | None = None,
+        newest_first: bool = False,
+        limit: int | None = None,
     ) -> list[DeliveryRecord]:
-        """Delivery attempts, oldest first; ``date_from``/``date_to`` bound ``ds`` inclusively."""
-        query = sa.select(DeliveryRow).order_by(DeliveryRow.ds, DeliveryRow.id)
+        """Delivery attempts, oldest first (``newest_first``: latest day, latest attempt
+        first); ``date_from``/``date_to`` bound ``ds`` inclusively; ``reports`` keeps only
+        those reports (the console shows each user the reports they may read)."""
+        order = (
+            (DeliveryRow.ds.desc(), DeliveryRow.id.desc())
+            if newest_first
+            else (DeliveryRow.ds, DeliveryRow.id)
+        )
+        query = sa.select(DeliveryRow).order_by(*order)
         if org is not None:
             query = query.where(DeliveryRow.org_id == org)
         if report is not None:
             query = query.where(DeliveryRow.report == report)
+        if reports is not None:
+            query = query.where(DeliveryRow.report.in_(list(reports)))
+        if status is not None:
+            query = query.where(DeliveryRow.status == status)
         if date_from is not None:
             query = query.where(DeliveryRow.ds >= date_from)
         if date_to is not None:
             query = query.where(DeliveryRow.ds <= date_to)
         if subscription_id is not None:
             query = query.where(DeliveryRow.subscription_id == subscription_id)
+        if limit is not None:
+            query = query.limit(limit)
         with self._session() as s:
             return [_to_record(r) for r in s.scalars(query)]
+
+    def delivery(self, delivery_id: int) -> DeliveryRecord:
+        with self._session() as s:
+            row = s.get(DeliveryRow, delivery_id)
+            if row is None:
+                raise InputError(f"no delivery {delivery_id}")
+            return _to_record(row)
+
+    def latest_delivery_per_org(self, reports: Collection[str] | None = None) -> dict[str, DeliveryRecord]:
+        """Each org's most recent attempt (by day, then attempt), in one query."""
+        ranked = sa.select(
+            DeliveryRow.id,
+            sa.func.row_number()
+            .over(partition_by=DeliveryRow.org_id, order_by=(DeliveryRow.ds.desc(), DeliveryRow.id.desc()))
+            .label("rank"),
+        )
+        if reports is not None:
+            ranked = ranked.where(DeliveryRow.report.in_(list(reports)))
+        ranked = ranked.subquery()
+        query = sa.select(DeliveryRow).join(ranked, ranked.c.id == DeliveryRow.id).where(ranked.c.rank == 1)
+        with self._session() as s:
+            return {r.org_id: _to_record(r) for r in s.scalars(query)}
 
     def recent_row_counts(
         self, org: str, report: str, before: dt.date, days: int
