@@ -14,7 +14,7 @@ from typing import IO, Any, TypeVar
 
 import click
 
-from flatexport.cli_scope import pop_scope_options, with_scope_options
+from flatexport.cli_scope import with_scope_options
 from flatexport.control import actions
 from flatexport.errors import FlatexportError, InputError
 
