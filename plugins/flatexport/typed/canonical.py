@@ -42,10 +42,15 @@ def canonical_schema(columns: list[ColumnSpec]) -> pa.Schema:
     return pa.schema([pa.field(c.name, canonical_type(c)) for c in columns])
 
 
+def _contiguous(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """pandas columns backed by Arrow (pandas 3's ``str``) convert to chunked arrays."""
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
 def _text_array(values: pd.Series) -> pa.Array:
     """Text values as Arrow strings; '' and missing become null (one empty, as in CSV)."""
     try:
-        arr = pa.array(values, type=pa.string(), from_pandas=True)
+        arr = _contiguous(pa.array(values, type=pa.string(), from_pandas=True))
     except (pa.ArrowTypeError, pa.ArrowInvalid):
         # a non-text value in a text column is written as its text, like the CSV writer does
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
@@ -73,7 +78,7 @@ def canonical_batch(frame: pd.DataFrame, columns: list[ColumnSpec]) -> pa.Record
             arr = pa.array(numbers, type=pa.float64(), from_pandas=True)
         else:
             arr = _text_array(values)
-        arrays.append(arr)
+        arrays.append(_contiguous(arr))
     return pa.RecordBatch.from_arrays(arrays, schema=canonical_schema(columns))
 
 
