@@ -15,6 +15,7 @@ from typing import IO, Any, TypeVar
 import click
 
 from flatexport.errors import FlatexportError, InputError
+from flatexport.formats import FORMATS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -100,7 +101,7 @@ def destinations() -> None:
 @click.option("--expected-bucket-owner", help="12-digit AWS account that must own the bucket.")
 @click.option("--subject", help="Drive: user to impersonate (domain-wide delegation).")
 @click.option("--timezone", default="UTC", show_default=True, help="IANA time zone of the org's day.")
-@click.option("--format", "fmt", default="csv", show_default=True, help="csv, csv.gz, jsonl or jsonl.gz.")
+@click.option("--format", "fmt", default="csv", show_default=True, help=f"One of: {', '.join(FORMATS)}.")
 @click.option("--columns", help="Comma-separated subset of the report's columns.")
 @click.option("--exclude-pii", is_flag=True, help="Leave out columns the spec marks as PII.")
 @click.option("--company", "company_id", type=int, help="Planroom: only this company's jobs.")
