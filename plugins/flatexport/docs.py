@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from itertools import groupby
 
+from flatexport.formats import FORMATS
 from flatexport.specs import ColumnSpec, ReportSpec
 
 
@@ -27,6 +28,10 @@ def _notes(col: ColumnSpec) -> str:
     return _cell(" ".join(notes))
 
 
+def _other_formats() -> str:
+    return ", ".join(f"`.{f}`" for f in FORMATS if f != "csv")
+
+
 def render_data_dictionary(spec: ReportSpec) -> str:
     lines = [
         f"# {spec.title} — data dictionary",
@@ -34,7 +39,7 @@ def render_data_dictionary(spec: ReportSpec) -> str:
         _cell(spec.description),
         "",
         f"- Report: `{spec.report}` · file `{spec.file_stem}_<YYYY-MM-DD>.csv` "
-        f"(also `.csv.gz`, `.jsonl`, `.jsonl.gz`) · schema version {spec.schema_version}",
+        f"(also {_other_formats()}) · schema version {spec.schema_version}",
         f"- Source: {spec.source_document}",
         f"- Rows ordered by {', '.join(spec.order_by)}"
         + (f"; `{spec.key}` is unique per file." if spec.key else "."),
@@ -57,6 +62,9 @@ def render_data_dictionary(spec: ReportSpec) -> str:
                 f"{'yes' if col.pii else ''} | {_notes(col)} |"
             )
         lines.append("")
+    from flatexport.typed import type_table
+
+    lines += type_table(spec)
     return "\n".join(lines)
 
 

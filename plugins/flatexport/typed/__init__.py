@@ -48,12 +48,13 @@ def type_table(spec: ReportSpec, columns: list[ColumnSpec] | None = None) -> lis
         "",
         *[f"- {note}" for note in FORMAT_NOTES],
         "",
-        "| Column | Spec type | CSV / JSON Lines | xlsx cell | Parquet type |",
-        "|---|---|---|---|---|",
+        "| CSV / xlsx header | JSON Lines / Parquet name | Spec type | CSV / JSON Lines text "
+        "| xlsx cell | Parquet type |",
+        "|---|---|---|---|---|---|",
     ]
     for col in columns or spec.columns:
         lines.append(
-            f"| `{col.out_header}` / `{col.name}` | {col.type} | {_text_form(col)} | "
+            f"| `{col.out_header}` | `{col.name}` | {col.type} | {_text_form(col)} | "
             f"{cell_kind(col).label} | `{parquet_type_name(col)}` |"
         )
     lines.append("")
