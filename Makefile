@@ -13,7 +13,7 @@ export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export FLATEXPORT_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: install demo test lint bench lock clean
+.PHONY: install demo test lint bench lock clean spreadsheet
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,13 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+# A real spreadsheet for the xlsx tests: LibreOffice Calc, headless (Debian package, as root).
+spreadsheet:
+	@command -v soffice >/dev/null 2>&1 || { \
+	  echo "installing LibreOffice Calc (libreoffice-calc-nogui) for the xlsx tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-calc-nogui >/dev/null; }
+
+test: lint spreadsheet
 	$(BIN)/pytest -q -p no:cacheprovider
 
 bench: install
