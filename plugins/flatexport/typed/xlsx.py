@@ -41,6 +41,7 @@ EXCEL_EPOCH = dt.datetime(1899, 12, 30)  # serial 0 on Excel's 1900 date system
 FIRST_SERIAL_DATE = dt.date(1900, 3, 1)  # before it, Excel's 1900 leap-year bug shifts days
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = 'yyyy-mm-dd hh:mm:ss" {offset}"'
+SLICE_ROWS = 8_192  # rows turned into Python values at a time
 SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
 
 
@@ -211,11 +212,15 @@ class XlsxBody:
         return self._text_values(col.name, arr)
 
     def write_batch(self, batch: pa.RecordBatch) -> None:
-        n = batch.num_rows
-        if n == 0:
-            return
-        if self._sheet is None:
+        if batch.num_rows and self._sheet is None:
             self._new_sheet()
+        # Python values for a slice at a time: a whole chunk's cells as objects would cost
+        # hundreds of MB at 68 columns; XlsxWriter itself holds one row.
+        for start in range(0, batch.num_rows, SLICE_ROWS):
+            self._write_rows(batch.slice(start, SLICE_ROWS))
+
+    def _write_rows(self, batch: pa.RecordBatch) -> None:
+        n = batch.num_rows
         cells = [self._cells(col, batch.column(i)) for i, col in enumerate(self.columns)]
         present = np.zeros(n, dtype=bool)
         for i in range(batch.num_columns):
