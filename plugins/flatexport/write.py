@@ -4,8 +4,8 @@ Same rows in, same bytes out: fixed column order, '\n' line ends, minimal RFC 41
 quoting, gzip with no timestamp or name in its header. For the text formats the SHA-256
 and size are computed from the bytes as they are written, so no second pass over a
 large file. The container formats (xlsx, Parquet) are written by their libraries from
-canonical Arrow record batches (``flatexport.typed``) and hashed once closed: their
-libraries seek back into the file, and it is compressed, so that pass is short.
+canonical Arrow record batches (``flatexport.typed``) and hashed once closed (the zip
+writer seeks back into its file; both are compressed, so that pass is short).
 """
 
 from __future__ import annotations

@@ -172,3 +172,20 @@ def test_every_destination_stores_the_verified_file_and_its_manifest(
         manifest = json.loads(files[f"{staged.name}.manifest.json"].content)
     assert manifest["sha256"] == staged.sha256 and manifest["format"] == fmt
     assert manifest["format_details"] == staged.format_details
+
+
+@pytest.mark.parametrize("fmt", CONTAINERS)
+def test_a_damaged_file_fails_the_readable_check_with_a_reason(
+    fmt: str, sample_warehouse: str, tmp_path: Path
+) -> None:
+    from flatexport.quality.validate import validate_staged
+    from flatexport.specs import load_spec
+
+    staged = export(sample_warehouse, "clickstream", fmt, tmp_path / f"c.{fmt}")
+    data = Path(staged.path).read_bytes()
+    Path(staged.path).write_bytes(data[: len(data) // 2])  # cut off, as by a full disk
+    sub = Subscription(id=1, org_id="org_acme", report="clickstream", destination="file:///x", format=fmt)
+    report = validate_staged(load_spec("clickstream"), staged, sub, write_files=False)
+    readable = next(c for c in report.checks if c.name == "file readable")
+    assert not readable.success and readable.note.startswith("could not read the file (")
+    assert "file readable" in [c.name for c in report.failed]
