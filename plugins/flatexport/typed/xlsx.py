@@ -153,7 +153,7 @@ class XlsxBody:
         self.sheets.append({"name": sheet.name, "rows": 0})
 
     def _finish_sheet(self) -> None:
-        if self._sheet is not None:
+        if self._sheet is not None and self.columns:
             rows = self.sheets[-1]["rows"]
             self._sheet.autofilter(0, 0, rows, len(self.columns) - 1)
 
