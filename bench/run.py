@@ -128,7 +128,7 @@ def seed(family: str, url: str, full: int) -> tuple[float, str]:
 
 
 def typed_lines(
-    report: str, url: str, work: Path, export: dict, floor: dict, formats: list[str]
+    report: str, url: str, work: Path, export: dict, floor: dict, formats: list[str], unit: str
 ) -> list[str]:
     """The typed formats' export beside the CSV export of the same day."""
     lines = []
@@ -136,7 +136,7 @@ def typed_lines(
         out = work / f"{report}.{fmt}"
         typed = measure("export", report, url, "org_full", out)
         lines.append(
-            f"export {fmt:<13} {typed['seconds']:8.1f} s  {typed['rows'] / typed['seconds']:>12,.0f} rows/s"
+            f"export {fmt:<13} {typed['seconds']:8.1f} s  {typed['rows'] / typed['seconds']:>12,.0f} {unit}/s"
             f"  peak RSS {typed['rss_mb']:7.0f} MB  = {typed['seconds'] / export['seconds']:.2f} x CSV time, "
             f"{typed['seconds'] / floor['seconds']:.2f} x floor, {out.stat().st_size / 2**20:,.0f} MB file"
         )
@@ -155,7 +155,7 @@ def run_family(family: str, report: str, full: int, work: Path, formats: list[st
     same = (work / f"{report}_2w.csv").read_bytes() == (work / f"{report}.csv").read_bytes()
     two_mb = two["rss_mb"] + 2 * two["workers_mb"]
     unit = "sessions" if family == "clickstream" else "rows"
-    typed = typed_lines(report, url, work, export, floor, formats) if family == "clickstream" else []
+    typed = typed_lines(report, url, work, export, floor, formats, unit) if family == "clickstream" else []
     csv_mb = (work / f"{report}.csv").stat().st_size / 2**20
     return [
         f"## {report}: {export['rows']:,} {unit} for one org-day (seeded in {seeded:.0f} s)",
