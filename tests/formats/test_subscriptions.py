@@ -48,6 +48,8 @@ def test_an_existing_database_gains_the_formats_and_keeps_rows_and_ids(db_url: s
         store.remove(removed.id)
         store.migrate()  # 0001 -> newest, as the next task after a deploy would
         assert store.get(kept.id) == kept
+        [check] = sa.inspect(store.engine).get_check_constraints("subscriptions")
+        assert check["name"] == "ck_subscriptions_format"  # the name the models declare
         for fmt in ("xlsx", "parquet"):
             new = _add(store, fmt, org=f"c{fmt}")
             assert store.get(new.id).format == fmt
@@ -68,3 +70,19 @@ def test_downgrade_refuses_while_subscriptions_use_the_formats(db_url: str) -> N
         store.dispose()
     with pytest.raises(RuntimeError, match="use xlsx or parquet"):
         _alembic(db_url, "0001", down=True)
+
+
+def test_downgrade_restores_the_old_constraint_and_keeps_rows(db_url: str) -> None:
+    store = ControlStore(db_url)
+    try:
+        kept = _add(store, "csv.gz")
+        store.dispose()
+        _alembic(db_url, "0001", down=True)
+        with store.engine.begin() as conn:
+            assert conn.execute(sa.text("SELECT format FROM subscriptions")).scalars().all() == ["csv.gz"]
+            with pytest.raises(sa.exc.IntegrityError):
+                conn.execute(
+                    sa.text("UPDATE subscriptions SET format = 'xlsx' WHERE id = :id"), {"id": kept.id}
+                )
+    finally:
+        store.dispose()

@@ -23,12 +23,16 @@ down_revision: str | Sequence[str] | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# 0001 passed its full name through the naming convention again, so databases hold the
+# constraint as OLD_NAME; this revision gives it the name the models mean.
+OLD_NAME = "ck_subscriptions_ck_subscriptions_format"
 NAME = "ck_subscriptions_format"
 BEFORE = "format IN ('csv', 'csv.gz', 'jsonl', 'jsonl.gz')"
 AFTER = "format IN ('csv', 'csv.gz', 'jsonl', 'jsonl.gz', 'xlsx', 'parquet')"
 
 
-def _replace(condition: str) -> None:
+def _replace(old: str, new: str, condition: str) -> None:
+    """Swap the CHECK constraint (op.f: the names are final, no naming convention applied)."""
     bind = op.get_bind()
     sqlite = bind.dialect.name == "sqlite"
     last_id = None
@@ -37,8 +41,8 @@ def _replace(condition: str) -> None:
             sa.text("SELECT seq FROM sqlite_sequence WHERE name = 'subscriptions'")
         ).scalar()
     with op.batch_alter_table("subscriptions", table_kwargs={"sqlite_autoincrement": True}) as batch:
-        batch.drop_constraint(NAME, type_="check")
-        batch.create_check_constraint(op.f(NAME), condition)  # op.f: the name is final
+        batch.drop_constraint(op.f(old), type_="check")
+        batch.create_check_constraint(op.f(new), condition)
     if sqlite and last_id is not None:
         # the copy's sequence only knows the surviving rows' ids
         bind.execute(sa.text("DELETE FROM sqlite_sequence WHERE name = 'subscriptions'"))
@@ -49,7 +53,7 @@ def _replace(condition: str) -> None:
 
 
 def upgrade() -> None:
-    _replace(AFTER)
+    _replace(OLD_NAME, NAME, AFTER)
 
 
 def downgrade() -> None:
@@ -58,4 +62,4 @@ def downgrade() -> None:
     )
     if used.scalar_one():
         raise RuntimeError("subscriptions use xlsx or parquet: change their format before downgrading")
-    _replace(BEFORE)
+    _replace(NAME, OLD_NAME, BEFORE)
