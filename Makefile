@@ -13,7 +13,7 @@ export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export FLATEXPORT_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: install demo test lint bench lock clean browser console
+.PHONY: install demo test lint bench lock clean browser console spreadsheet
 
 # The venv gets the dev lock: the runtime pins (requirements.txt, what the image installs)
 # plus the test and lint tools.
@@ -53,6 +53,12 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# A real spreadsheet for the xlsx tests: LibreOffice Calc, headless (Debian package, as root).
+spreadsheet:
+	@command -v soffice >/dev/null 2>&1 || { \
+	  echo "installing LibreOffice Calc (libreoffice-calc-nogui) for the xlsx tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-calc-nogui >/dev/null; }
+
 # The console's browser tests drive Debian's Chromium through chromedriver; `make test`
 # installs both when they are missing (apt as root, else through sudo).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -64,7 +70,7 @@ browser:
 	    chromium chromium-driver >/dev/null; \
 	fi
 
-test: lint browser
+test: lint browser spreadsheet
 	FLATEXPORT_TEST_BROWSER=required $(BIN)/pytest -q -p no:cacheprovider
 
 bench: install

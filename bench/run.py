@@ -6,6 +6,7 @@ in a child process of its own so peak RSS belongs to that phase alone:
   export  - flatexport's extract + flatten + write (no checks), as in production
   half    - the same export of a day half as large (memory must stay flat)
   checks  - the quality gate on the exported file (its share of export time)
+  typed   - the same export as xlsx and as Parquet (clickstream), beside the CSV export
 Figures are printed as a table; ratios compare runs of this one script on this machine.
 """
 
@@ -52,9 +53,11 @@ def child(kind: str, report: str, url: str, org: str, out: str) -> None:
         rows = sum(1 for _ in open(out)) - 1
     elif kind in ("export", "half"):
         from flatexport.export import run_export
+        from flatexport.formats import format_of_file
         from flatexport.subscriptions import Subscription
 
-        sub = Subscription(id="bench", org_id=org, report=report, destination="file:///tmp")
+        fmt = (format_of_file(out) or format_of_file("x.csv")).name  # the output's extension
+        sub = Subscription(id="bench", org_id=org, report=report, destination="file:///tmp", format=fmt)
         staged = run_export(sub, DAY, source_url=url, out_path=Path(out))
         rows = staged.rows
         Path(out + ".staged.json").write_text(json.dumps(staged.to_xcom()))
@@ -120,7 +123,24 @@ def seed(family: str, url: str, full: int) -> tuple[float, str]:
     return elapsed, half_url
 
 
-def run_family(family: str, report: str, full: int, work: Path) -> list[str]:
+def typed_lines(
+    report: str, url: str, work: Path, export: dict, floor: dict, formats: list[str], unit: str
+) -> list[str]:
+    """The typed formats' export beside the CSV export of the same day."""
+    lines = []
+    for fmt in formats:
+        out = work / f"{report}.{fmt}"
+        typed = measure("export", report, url, "org_full", out)
+        lines.append(
+            f"export {fmt:<13} {typed['seconds']:8.1f} s  {typed['rows'] / typed['seconds']:>12,.0f} {unit}/s"
+            f"  peak RSS {typed['rss_mb']:7.0f} MB  = {typed['seconds'] / export['seconds']:.2f} x CSV time, "
+            f"{typed['seconds'] / floor['seconds']:.2f} x floor, {out.stat().st_size / 2**20:,.0f} MB file"
+        )
+        out.unlink()
+    return lines
+
+
+def run_family(family: str, report: str, full: int, work: Path, formats: list[str]) -> list[str]:
     url = f"duckdb:///{work}/{family}.duckdb"
     seeded, half_url = seed(family, url, full)
     floor = measure("floor", report, url, "org_full", work / f"{report}_floor.csv")
@@ -131,13 +151,15 @@ def run_family(family: str, report: str, full: int, work: Path) -> list[str]:
     same = (work / f"{report}_2w.csv").read_bytes() == (work / f"{report}.csv").read_bytes()
     two_mb = two["rss_mb"] + 2 * two["workers_mb"]
     unit = "sessions" if family == "clickstream" else "rows"
+    typed = typed_lines(report, url, work, export, floor, formats, unit) if family == "clickstream" else []
+    csv_mb = (work / f"{report}.csv").stat().st_size / 2**20
     return [
         f"## {report}: {export['rows']:,} {unit} for one org-day (seeded in {seeded:.0f} s)",
         f"floor (DuckDB SQL)   {floor['seconds']:8.1f} s  {floor['rows'] / floor['seconds']:>12,.0f} {unit}/s"
         f"  peak RSS {floor['rss_mb']:7.0f} MB",
         f"export               {export['seconds']:8.1f} s  "
         f"{export['rows'] / export['seconds']:>12,.0f} {unit}/s"
-        f"  peak RSS {export['rss_mb']:7.0f} MB",
+        f"  peak RSS {export['rss_mb']:7.0f} MB  (CSV, {csv_mb:,.0f} MB file)",
         f"export / floor       {export['seconds'] / floor['seconds']:8.2f} x   (target <= 3x)",
         f"half-size day        {half['seconds']:8.1f} s  ({half['rows']:,} {unit})"
         f"  peak RSS {half['rss_mb']:7.0f} MB",
@@ -147,6 +169,7 @@ def run_family(family: str, report: str, full: int, work: Path) -> list[str]:
         f"2 workers / floor    {two['seconds'] / floor['seconds']:8.2f} x   (same bytes as 1 worker: {same})",
         f"quality checks       {checks['seconds']:8.1f} s  = "
         f"{checks['seconds'] / (export['seconds'] + checks['seconds']):.0%} of export + checks",
+        *typed,
         "",
     ]
 
@@ -158,6 +181,9 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=1_000_000, help="clickstream sessions (full day)")
     parser.add_argument("--activity-rows", type=int, default=10_000_000, help="activity rows (full day)")
     parser.add_argument("--only", choices=["clickstream", "activity"])
+    parser.add_argument(
+        "--formats", default="xlsx,parquet", help="typed formats exported beside CSV; '' for none"
+    )
     parser.add_argument("--child", nargs=5, metavar=("KIND", "REPORT", "URL", "ORG", "OUT"))
     args = parser.parse_args()
     if args.child:
@@ -167,11 +193,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="flatexport-bench-") as tmp:
         work = Path(tmp)
         if args.only in (None, "clickstream"):
-            lines += run_family("clickstream", "clickstream", args.sessions, work)
+            formats = [f for f in args.formats.split(",") if f]
+            lines += run_family("clickstream", "clickstream", args.sessions, work, formats)
             print("\n".join(lines), flush=True)
             lines = []
         if args.only in (None, "activity"):
-            lines += run_family("activity", "activity", args.activity_rows, work)
+            lines += run_family("activity", "activity", args.activity_rows, work, [])
             print("\n".join(lines), flush=True)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from itertools import groupby
 
+from flatexport.formats import FORMATS
 from flatexport.specs import ColumnSpec, ReportSpec, file_name
 
 
@@ -40,6 +41,10 @@ def _example_scope(spec: ReportSpec) -> object:
     )
 
 
+def _other_formats() -> str:
+    return ", ".join(f"`.{f}`" for f in FORMATS if f != "csv")
+
+
 def render_data_dictionary(spec: ReportSpec) -> str:
     lines = [
         f"# {spec.title} — data dictionary",
@@ -47,7 +52,7 @@ def render_data_dictionary(spec: ReportSpec) -> str:
         _cell(spec.description),
         "",
         f"- Report: `{spec.report}` · file `{file_name(spec, '<YYYY-MM-DD>', 'csv', _example_scope(spec))}` "
-        f"(also `.csv.gz`, `.jsonl`, `.jsonl.gz`) · schema version {spec.schema_version}",
+        f"(also {_other_formats()}) · schema version {spec.schema_version}",
         f"- Source: {spec.source_document}",
         f"- Rows ordered by {', '.join(spec.order_by)}"
         + (f"; `{spec.key}` is unique per file." if spec.key else "."),
@@ -70,6 +75,9 @@ def render_data_dictionary(spec: ReportSpec) -> str:
                 f"{'yes' if col.pii else ''} | {_notes(col)} |"
             )
         lines.append("")
+    from flatexport.typed import type_table
+
+    lines += type_table(spec)
     lines += source_tables(spec)
     return "\n".join(lines)
 

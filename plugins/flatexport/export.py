@@ -30,7 +30,7 @@ from flatexport.specs import ColumnSpec, ReportSpec, file_name, load_spec
 from flatexport.staged import StagedFile
 from flatexport.subscriptions import Subscription
 from flatexport.window import Window, parse_ds
-from flatexport.write import ReportWriter
+from flatexport.write import FileInfo, ReportWriter
 
 log = logging.getLogger(__name__)
 
@@ -114,13 +114,16 @@ def run_export(
     path = out_path or staged_path(sub, spec, day)
     tmp = path.with_name(f".{path.name}.part")
 
+    info = FileInfo(title=spec.report, timezone=sub.timezone, day=day)
     workers = export_workers(spec)
     if workers > 1:
-        rows, sha256, size = _export_in_slices(
-            sub, spec, window, columns, tmp, ctx, source_url, batch_rows, workers
+        rows, sha256, size, details = _export_in_slices(
+            sub, spec, window, columns, tmp, ctx, source_url, batch_rows, workers, info
         )
     else:
-        rows, sha256, size, columns = _export_in_process(spec, ctx, columns, tmp, source_url, batch_rows)
+        rows, sha256, size, columns, details = _export_in_process(
+            spec, ctx, columns, tmp, source_url, batch_rows, info
+        )
     os.replace(tmp, path)
     if ctx.warnings:
         log.info("%s %s %s warnings: %s", spec.report, sub.org_id, day, dict(ctx.warnings))
@@ -139,6 +142,7 @@ def run_export(
         window_end=window.end.isoformat(),
         warnings=dict(sorted(ctx.warnings.items())),
         subscription_id=sub.id,
+        format_details=details,
     )
 
 
@@ -149,28 +153,29 @@ def _export_in_process(
     tmp: Path,
     source_url: str | None,
     batch_rows: int | None,
-) -> tuple[int, str, int, list[ColumnSpec]]:
+    info: FileInfo,
+) -> tuple[int, str, int, list[ColumnSpec], dict]:
     fmt = ctx.subscription.format
     family = family_of(spec)
     # Columns only the data can name (the family's) are learnt from the first frame, so
     # the header is written only once that frame is there.
     from_data = bool(family.data_columns(spec) & {c.name for c in columns})
-    writer = None if from_data else ReportWriter(tmp, fmt, columns)
+    writer = None if from_data else ReportWriter(tmp, fmt, columns, info=info)
     try:
         for frame in iter_frames(spec, ctx, source_url, batch_rows):
             if writer is None:
                 columns = family.output_columns(spec, columns, frame)
-                writer = ReportWriter(tmp, fmt, columns)
+                writer = ReportWriter(tmp, fmt, columns, info=info)
             writer.write(frame)
         if writer is None:
             columns = family.output_columns(spec, columns, None)
-            writer = ReportWriter(tmp, fmt, columns)
+            writer = ReportWriter(tmp, fmt, columns, info=info)
         rows, sha256, size = writer.close()
     except BaseException:
         if writer is not None:
             writer.abort()
         raise
-    return rows, sha256, size, columns
+    return rows, sha256, size, columns, writer.details
 
 
 def _export_in_slices(
@@ -183,7 +188,8 @@ def _export_in_slices(
     source_url: str | None,
     batch_rows: int | None,
     workers: int,
-) -> tuple[int, str, int]:
+    info: FileInfo,
+) -> tuple[int, str, int, dict]:
     """Each slice is exported by a fresh process into an uncompressed, headerless part;
     the parts are then streamed, in order, through one writer (header, gzip, SHA-256)."""
     slices = time_slices(window, workers)
@@ -193,7 +199,7 @@ def _export_in_slices(
         (sub_data, w.ds.isoformat(), w.start.isoformat(), w.end.isoformat(), str(p), source_url, batch_rows)
         for w, p in zip(slices, parts, strict=True)
     ]
-    writer = ReportWriter(tmp, sub.format, columns)
+    writer = ReportWriter(tmp, sub.format, columns, info=info)
     try:
         context = multiprocessing.get_context("spawn")  # no inherited locks or connections
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
@@ -201,7 +207,7 @@ def _export_in_slices(
         for part, (rows, warnings) in zip(parts, results, strict=True):
             writer.append_body(part, rows)
             ctx.warnings.update(warnings)
-        return writer.close()
+        return (*writer.close(), writer.details)
     except BaseException:
         writer.abort()
         raise

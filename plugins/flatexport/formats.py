@@ -1,9 +1,15 @@
 """The file formats a subscription can choose, each declared once.
 
 A format says what its files are called, how a destination should label them, how a
-column is named inside them (CSV carries the spec's header, "User ID"; JSON Lines the
-column name, "user_id"), and whether spreadsheet formulas must be guarded (CSV is opened
-in spreadsheets; JSON Lines is loaded by programs, which want the value as it is).
+column is named inside them (CSV and xlsx carry the spec's header, "User ID", for people;
+JSON Lines and Parquet the column name, "user_id", for programs), and whether
+spreadsheet formulas must be guarded (CSV is opened in spreadsheets; JSON Lines and
+Parquet are loaded by programs, which want the value as it is; xlsx types every cell, so
+text is never run as a formula and needs no guard character).
+
+Text formats (CSV, JSON Lines) are streams of lines: their bodies can be concatenated and
+gzipped. Container formats (xlsx, Parquet) are zip archives or footer-indexed files that
+compress inside: they have no gzip variant, and their parts cannot be joined byte-wise.
 
 The writer, the quality gate, the manifest and the destinations all read these facts
 from here, so a new format is one entry (plus its writer and reader), not a hunt for
@@ -29,6 +35,7 @@ class FileFormat:
     content_type: str
     keys: Literal["header", "name"]  # how a column is named in the file
     guards_formulas: bool  # cells a spreadsheet would run get the formula guard
+    container: bool = False  # a zip/footer-indexed file: no gzip, parts never concatenated
 
     @property
     def extension(self) -> str:
@@ -54,9 +61,17 @@ def _pair(base: str, content_type: str, keys: Literal["header", "name"], guards:
     ]
 
 
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Registered with IANA in 2024; S3 and Drive store any type, and a specific one lets a
+# browser or a data tool pick the right handler where application/octet-stream cannot.
+PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet"
+
 _ALL = [
     *_pair("csv", "text/csv", "header", True),
     *_pair("jsonl", "application/x-ndjson", "name", False),
+    # Already compressed inside: a gzip variant would only cost time.
+    FileFormat("xlsx", "xlsx", False, XLSX_CONTENT_TYPE, "header", False, container=True),
+    FileFormat("parquet", "parquet", False, PARQUET_CONTENT_TYPE, "name", False, container=True),
 ]
 REGISTRY: dict[str, FileFormat] = {f.name: f for f in _ALL}
 FORMATS: tuple[str, ...] = tuple(REGISTRY)

@@ -28,6 +28,7 @@ def build_manifest(staged: StagedFile, quality: dict[str, Any] | None = None) ->
         "window": {"start": staged.window_start, "end": staged.window_end},
         "file": staged.name,
         "format": staged.format,
+        "format_details": staged.format_details,
         "rows": staged.rows,
         "sha256": staged.sha256,
         "bytes": staged.bytes,

@@ -28,6 +28,8 @@ class StagedFile:
     window_end: str = ""
     warnings: dict[str, int] = field(default_factory=dict)  # e.g. unknown event names -> count
     subscription_id: int | str | None = None
+    # what the format adds, for the manifest: xlsx its sheets and their rows, Parquet its row groups
+    format_details: dict[str, Any] = field(default_factory=dict)
 
     @property
     def content_type(self) -> str:

@@ -1,26 +1,31 @@
 """Write canonical frames to the file a customer receives, byte-for-byte reproducibly.
 
 Same rows in, same bytes out: fixed column order, '\n' line ends, minimal RFC 4180
-quoting, gzip with no timestamp or name in its header. The SHA-256 and size are
-computed from the bytes as they are written, so no second pass over a large file.
+quoting, gzip with no timestamp or name in its header. For the text formats the SHA-256
+and size are computed from the bytes as they are written, so no second pass over a
+large file. The container formats (xlsx, Parquet) are written by their libraries from
+canonical Arrow record batches (``flatexport.typed``) and hashed once closed (the zip
+writer seeks back into its file; both are compressed, so that pass is short).
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import gzip
 import io
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
 
-from flatexport.formats import get_format
+from flatexport.formats import FileFormat, get_format
 from flatexport.formula import RISKY_FIRST, guard
-from flatexport.hashing import HashingWriter
+from flatexport.hashing import HashingWriter, file_digests
 from flatexport.source import sql_literal
 from flatexport.specs import ColumnSpec
 
@@ -113,14 +118,50 @@ class _FixedBlocks(io.RawIOBase):
             self.pending.clear()
 
 
-class ReportWriter:
-    """Streams chunks into one file; ``close()`` returns (rows, sha256, bytes)."""
+@dataclass(frozen=True)
+class FileInfo:
+    """What a typed file says beyond its rows: the sheet's name and the document's title
+    (the report), the zone its times are shown in (the subscription's), and the day it
+    describes (its fixed created/modified date, so re-runs give the same bytes)."""
 
-    def __init__(self, path: Path, fmt: str, columns: list[ColumnSpec], header: bool = True) -> None:
+    title: str = "report"
+    timezone: str = "UTC"
+    day: dt.date = dt.date(2000, 1, 1)
+
+    @property
+    def created(self) -> dt.datetime:
+        return dt.datetime.combine(self.day, dt.time(), tzinfo=dt.UTC)
+
+
+class ReportWriter:
+    """Streams chunks into one file; ``close()`` returns (rows, sha256, bytes), and
+    ``details`` then holds what the format adds to the manifest (xlsx: its sheets).
+
+    ``header=False`` writes a part for another writer's ``append_body`` (a time slice of
+    the export): for text formats the uncompressed, headerless body; for container
+    formats the canonical Arrow batches, which the joining writer types and writes.
+    ``sheet_rows`` lowers the xlsx rows per sheet (tests; default: Excel's limit).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        fmt: str,
+        columns: list[ColumnSpec],
+        header: bool = True,
+        *,
+        info: FileInfo | None = None,
+        sheet_rows: int | None = None,
+    ) -> None:
         self.path = path
         self.fmt = get_format(fmt)
         self.columns = columns
         self.rows = 0
+        self.details: dict[str, Any] = {}
+        self._body: Any = None
+        if self.fmt.container:
+            self._body = _container_body(path, self.fmt, columns, header, info or FileInfo(), sheet_rows)
+            return
         self._raw = open(path, "wb")  # noqa: SIM115 - closed in close()
         self._sink = HashingWriter(self._raw)
         stream: BinaryIO = self._sink  # type: ignore[assignment]
@@ -144,7 +185,11 @@ class ReportWriter:
     def write(self, frame: pd.DataFrame) -> None:
         if frame.empty:
             return
-        if self.fmt.base == "csv":
+        if self._body is not None:
+            from flatexport.typed.canonical import canonical_batch
+
+            self._body.write_batch(canonical_batch(frame, self.columns))
+        elif self.fmt.base == "csv":
             self._write_csv(frame)
         else:
             keys = [self.fmt.column_key(c) for c in self.columns]
@@ -152,7 +197,14 @@ class ReportWriter:
         self.rows += len(frame)
 
     def append_body(self, part: Path, rows: int) -> None:
-        """Append rows another writer (same columns, no header, uncompressed) produced."""
+        """Append rows another writer (same columns, ``header=False``) produced."""
+        if self._body is not None:
+            from flatexport.typed.canonical import read_part
+
+            for batch in read_part(part):
+                self._body.write_batch(batch)
+            self.rows += rows
+            return
         self._text.flush()
         with open(part, "rb") as fh:
             shutil.copyfileobj(fh, self._binary, 1 << 20)
@@ -182,6 +234,10 @@ class ReportWriter:
         self._part.unlink()
 
     def close(self) -> tuple[int, str, int]:
+        if self._body is not None:
+            self.details = self._body.close() or {}
+            digests, size = file_digests(self.path)
+            return self.rows, digests["sha256"], size
         self._text.flush()
         self._text.detach()
         if self._duck is not None:
@@ -193,9 +249,47 @@ class ReportWriter:
         return self.rows, self._sink.digest.hexdigest(), self._sink.size
 
     def abort(self) -> None:
+        if self._body is not None:
+            try:
+                self._body.abort()
+            finally:
+                self.path.unlink(missing_ok=True)
+            return
         try:
             self._raw.close()
         finally:
             self.path.unlink(missing_ok=True)
             if self.fmt.base == "csv":
                 self._part.unlink(missing_ok=True)
+
+
+def _container_body(
+    path: Path,
+    fmt: FileFormat,
+    columns: list[ColumnSpec],
+    header: bool,
+    info: FileInfo,
+    sheet_rows: int | None,
+) -> Any:
+    """The writer of an xlsx or Parquet file, or of a slice's canonical part."""
+    if not header:
+        from flatexport.typed.canonical import PartWriter
+
+        return PartWriter(path, columns)
+    if fmt.base == "xlsx":
+        from flatexport.typed.xlsx import MAX_SHEET_ROWS, XlsxBody
+
+        return XlsxBody(
+            path,
+            columns,
+            [fmt.column_key(c) for c in columns],
+            title=info.title,
+            timezone=info.timezone,
+            created=info.created,
+            sheet_rows=sheet_rows or MAX_SHEET_ROWS,
+        )
+    if fmt.base == "parquet":
+        from flatexport.typed.parquet import ParquetBody
+
+        return ParquetBody(path, columns, timezone=info.timezone)
+    raise ValueError(f"no writer for format {fmt.name!r}")

@@ -164,7 +164,7 @@ def form_fields_for(cli_options: list[str]) -> dict[str, str]:
     [
         (FILE_URL, ["--timezone", "Mars/<b>Base</b>"]),
         (FILE_URL, ["--columns", "session_id,<script>x</script>"]),
-        (FILE_URL, ["--format", "xlsx"]),
+        (FILE_URL, ["--format", "xml"]),
         (FILE_URL, ["--start-date", "tomorrow"]),
         (FILE_URL, ["--company", "abc"]),
         (FILE_URL, ["--kms-key", "arn:aws:kms:x"]),

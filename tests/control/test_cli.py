@@ -169,7 +169,7 @@ def test_test_reports_an_unwritable_destination(db: ControlStore, tmp_path: Path
         (("--report", "nosuch"), "unknown report 'nosuch' (known: clickstream)"),
         (("--timezone", "Mars/Base"), "unknown time zone 'Mars/Base'"),
         (("--columns", "event_id,nope"), "report 'clickstream' has no column(s): nope"),
-        (("--format", "xlsx"), "unknown format 'xlsx'"),
+        (("--format", "xml"), "unknown format 'xml'"),
         (("--start-date", "tomorrow"), "--start-date 'tomorrow' is not a date"),
         (("--kms-key", "arn:aws:kms:x"), "--kms-key applies to s3:// destinations only"),
         (("--subject", "a@b.example"), "--subject applies to gdrive:// destinations only"),

@@ -17,6 +17,7 @@ import click
 from flatexport.cli_scope import with_scope_options
 from flatexport.control import actions
 from flatexport.errors import FlatexportError, InputError
+from flatexport.formats import FORMATS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -84,7 +85,7 @@ def destinations() -> None:
 @click.option("--expected-bucket-owner", help="12-digit AWS account that must own the bucket.")
 @click.option("--subject", help="Drive: user to impersonate (domain-wide delegation).")
 @click.option("--timezone", default="UTC", show_default=True, help="IANA time zone of the org's day.")
-@click.option("--format", "fmt", default="csv", show_default=True, help="csv, csv.gz, jsonl or jsonl.gz.")
+@click.option("--format", "fmt", default="csv", show_default=True, help=f"One of: {', '.join(FORMATS)}.")
 @click.option("--columns", help="Comma-separated subset of the report's columns.")
 @click.option("--exclude-pii", is_flag=True, help="Leave out columns the spec marks as PII.")
 @with_scope_options

@@ -1,8 +1,11 @@
 """Read a staged file as text, chunk by chunk, the way it was delivered.
 
 Every value stays a string ('' = missing), so leading zeros and formats are checked as
-the customer gets them. JSON Lines values are rendered like the CSV writer renders
-them (true/false, digits, compact JSON arrays), so one suite serves every format.
+the customer gets them. JSON Lines values, xlsx cells and Parquet columns are rendered
+like the CSV writer renders them (true/false, digits, ISO dates and datetimes with
+offset, compact JSON arrays), so one suite serves every format; the typed formats'
+readers live beside their writers (``flatexport.typed``). An xlsx formula cell, which
+flatexport never writes, makes the file unreadable for the gate.
 Structural facts (header, rows, short/long rows, unreadable input) are collected on
 the way, because pandas silently pads short CSV rows.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import zipfile
 from collections.abc import Iterator
 from typing import Any, TextIO
 
@@ -67,10 +71,15 @@ class StagedReader:
         self.error: str | None = None
         self._width = 0
         self._prepared = False
+        self._typed: Any = None  # the xlsx or Parquet reader
 
     @property
     def is_jsonl(self) -> bool:
         return self.format.base == "jsonl"
+
+    @property
+    def is_typed(self) -> bool:
+        return self.format.base in ("xlsx", "parquet")
 
     def prepare(self) -> list[str]:
         """Read the header (CSV: also a structural pass over all rows)."""
@@ -80,9 +89,19 @@ class StagedReader:
         try:
             if self.is_jsonl:
                 self._jsonl_header()
+            elif self.is_typed:
+                self._typed_header()
             else:
                 self._csv_structure()
-        except (OSError, EOFError, UnicodeDecodeError, csv.Error, ValueError) as exc:
+        except (
+            OSError,
+            EOFError,
+            UnicodeDecodeError,
+            csv.Error,
+            ValueError,
+            KeyError,
+            zipfile.BadZipFile,
+        ) as exc:
             self.error = type(exc).__name__
             self.unreadable += 1
         return self.header
@@ -115,11 +134,59 @@ class StagedReader:
         try:
             if self.is_jsonl:
                 yield from self._jsonl_chunks()
+            elif self.format.base == "xlsx":
+                yield from self._xlsx_chunks()
+            elif self.is_typed:
+                yield from self._parquet_chunks()
             else:
                 yield from self._csv_chunks()
-        except (OSError, EOFError, UnicodeDecodeError, ValueError, pd.errors.ParserError) as exc:
+        except (
+            OSError,
+            EOFError,
+            UnicodeDecodeError,
+            ValueError,
+            KeyError,
+            zipfile.BadZipFile,
+            pd.errors.ParserError,
+        ) as exc:
             self.error = type(exc).__name__
             self.unreadable += 1
+
+    def _typed_header(self) -> None:
+        if self.format.base == "xlsx":
+            from flatexport.typed.xlsx_reader import XlsxTextReader
+
+            self._typed = XlsxTextReader(self.path)
+            self.header = self._typed.read_header()
+        else:
+            from flatexport.typed.parquet_reader import ParquetTextReader
+
+            self._typed = ParquetTextReader(self.path)
+            self.header = self._typed.header
+
+    def _xlsx_chunks(self) -> Iterator[pd.DataFrame]:
+        reader = self._typed
+        names = [f"_{i}" for i in range(len(self.header))]
+        buf: list[list[str]] = []
+        try:
+            for row in reader.rows():
+                self.rows += 1
+                buf.append(row)
+                if len(buf) >= self.chunksize:
+                    yield pd.DataFrame(buf, columns=names, dtype=str)
+                    buf = []
+            if buf:
+                yield pd.DataFrame(buf, columns=names, dtype=str)
+        finally:
+            self.ragged += reader.ragged
+            if reader.formulas:
+                self.unreadable += reader.formulas
+                self.error = self.error or "formula cells"
+
+    def _parquet_chunks(self) -> Iterator[pd.DataFrame]:
+        for frame in self._typed.chunks(self.chunksize):
+            self.rows += len(frame)
+            yield frame
 
     def _csv_chunks(self) -> Iterator[pd.DataFrame]:
         if not self.header or self.rows == 0:
