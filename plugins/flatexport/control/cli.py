@@ -27,7 +27,7 @@ class CliError(click.ClickException):
         click.echo(f"error: {self.format_message()}", err=True)
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
@@ -39,7 +39,7 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except FlatexportError as exc:
-            raise CliError(_one_line(str(exc))) from exc
+            raise CliError(one_line(str(exc))) from exc
 
     return wrapper  # type: ignore[return-value]
 
@@ -105,13 +105,20 @@ def destinations() -> None:
 @click.option("--columns", help="Comma-separated subset of the report's columns.")
 @click.option("--exclude-pii", is_flag=True, help="Leave out columns the spec marks as PII.")
 @with_scope_options
+@click.option(
+    "--source",
+    "source_url",
+    help="Warehouse a scope is checked against (default FLATEXPORT_SOURCE_URL or the embedded one).",
+)
 @click.option("--start-date", help="First day (YYYY-MM-DD) to deliver.")
 @click.option("--disabled", is_flag=True, help="Save it switched off.")
 @handle_errors
 def add(org_id: str, report: str, url: str, fmt: str, **opts: Any) -> None:
-    """Add a subscription after checking report, columns, scope, URL and connection."""
+    """Add a subscription after checking report, columns, scope (against the source: an
+    action or list of another org is refused), URL and connection."""
     from flatexport.control.store import build_subscription
     from flatexport.control.validation import check_format, normalize_destination, validate_subscription
+    from flatexport.export import check_scope
     from flatexport.families import scope_from_options
     from flatexport.specs import load_spec
     from flatexport.subscriptions import check_timezone
@@ -121,6 +128,7 @@ def add(org_id: str, report: str, url: str, fmt: str, **opts: Any) -> None:
     check_timezone(opts["timezone"])
     check_format(fmt)
     scope = scope_from_options(spec, pop_scope_options(opts))
+    source_url = opts.pop("source_url")
     start_date = _date(opts.pop("start_date"), "--start-date")
     disabled = opts.pop("disabled")
     fields = {
@@ -135,8 +143,9 @@ def add(org_id: str, report: str, url: str, fmt: str, **opts: Any) -> None:
         "enabled": not disabled,
     }
     sub = validate_subscription(build_subscription(fields))
+    check_scope(spec, sub.org_id, scope, source_url)
     store = _store()
-    existing = store.find(sub.org_id, sub.report, sub.destination)
+    existing = store.find(sub.org_id, sub.report, sub.destination, sub.scope)
     if existing is not None:
         raise InputError(f"{_describe(existing)} already exists")
     saved = store.add_subscription(sub)
@@ -227,7 +236,7 @@ def remove(sub_id: str) -> None:
 
 
 def _short(text: str | None, width: int = 60) -> str:
-    text = _one_line(text or "")
+    text = one_line(text or "")
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
