@@ -44,6 +44,8 @@ def assert_refused(result: Result, message: str, out: Path | None = None) -> Non
         ("action_users", ["--action", "502"], "action_users_action-502_2024-11-04.csv"),
         ("video_stories", ["--action", "503"], "video_stories_action-503_2024-11-04.csv"),
         ("contacts", ["--contact-list", "341"], "contacts_list-341_2024-11-04.csv"),
+        ("action_contacts", ["--action", "505"], "action_contacts_action-505_2024-11-04.csv"),  # no rows
+        ("contacts", ["--contact-list", "342"], "contacts_list-342_2024-11-04.csv"),  # an empty list
     ],
 )
 def test_run_names_the_file_by_report_scope_and_day(wh, tmp_path, data_dir, report, scope, name):
@@ -52,6 +54,7 @@ def test_run_names_the_file_by_report_scope_and_day(wh, tmp_path, data_dir, repo
     assert result.exit_code == 0, result.output
     data = out / name
     assert data.read_text(encoding="utf-8").split("\n", 1)[0] == ",".join(HEADERS[report])
+    assert ("rows=0" in result.stdout) == name.endswith(("505_2024-11-04.csv", "342_2024-11-04.csv"))
     manifest = json.loads((out / f"{name}.manifest.json").read_text())
     assert manifest["window"] == {"start": None, "end": "2024-11-05T00:00:00+00:00"}  # the cutoff
     assert sorted(p.name for p in out.iterdir()) == [name, f"{name}.manifest.json"]
