@@ -105,17 +105,12 @@ def destinations() -> None:
 @click.option("--columns", help="Comma-separated subset of the report's columns.")
 @click.option("--exclude-pii", is_flag=True, help="Leave out columns the spec marks as PII.")
 @with_scope_options
-@click.option(
-    "--source",
-    "source_url",
-    help="Warehouse a scope is checked against (default FLATEXPORT_SOURCE_URL or the embedded one).",
-)
 @click.option("--start-date", help="First day (YYYY-MM-DD) to deliver.")
 @click.option("--disabled", is_flag=True, help="Save it switched off.")
 @handle_errors
 def add(org_id: str, report: str, url: str, fmt: str, **opts: Any) -> None:
-    """Add a subscription after checking report, columns, scope (against the source: an
-    action or list of another org is refused), URL and connection."""
+    """Add a subscription after checking report, columns, scope (against the source the
+    nightly run reads: an action or list of another org is refused), URL and connection."""
     from flatexport.control.store import build_subscription
     from flatexport.control.validation import check_format, normalize_destination, validate_subscription
     from flatexport.export import check_scope
@@ -128,7 +123,6 @@ def add(org_id: str, report: str, url: str, fmt: str, **opts: Any) -> None:
     check_timezone(opts["timezone"])
     check_format(fmt)
     scope = scope_from_options(spec, pop_scope_options(opts))
-    source_url = opts.pop("source_url")
     start_date = _date(opts.pop("start_date"), "--start-date")
     disabled = opts.pop("disabled")
     fields = {
@@ -143,7 +137,7 @@ def add(org_id: str, report: str, url: str, fmt: str, **opts: Any) -> None:
         "enabled": not disabled,
     }
     sub = validate_subscription(build_subscription(fields))
-    check_scope(spec, sub.org_id, scope, source_url)
+    check_scope(spec, sub.org_id, scope, None)  # the nightly run's source
     store = _store()
     existing = store.find(sub.org_id, sub.report, sub.destination, sub.scope)
     if existing is not None:

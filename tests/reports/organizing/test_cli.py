@@ -144,12 +144,11 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ControlStore:
 
 
 def add(wh, report: str, folder: Path, *extra: str, org: str = "o1") -> Result:
-    return invoke(
-        "destinations", "add", "--org", org, "--report", report, folder.as_uri(), "--source", wh.url, *extra
-    )
+    return invoke("destinations", "add", "--org", org, "--report", report, folder.as_uri(), *extra)
 
 
-def test_destinations_add_checks_the_scope_against_the_org(wh, store, tmp_path):
+def test_destinations_add_checks_the_scope_against_the_org(wh, store, tmp_path, monkeypatch):
+    monkeypatch.setenv("FLATEXPORT_SOURCE_URL", wh.url)  # the source the nightly run reads
     folder = tmp_path / "acme"
     assert_refused(add(wh, "action_users", folder, "--action", "551"), "unknown action 551 for org o1")
     assert_refused(
