@@ -21,13 +21,15 @@ from flatexport.window import parse_ds
 
 
 class _Group(click.Group):
-    """Turns our domain errors into `error: ...` and exit 1, everywhere."""
+    """Turns our domain errors into one line, `error: ...`, and exit 1, everywhere."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except FlatexportError as exc:
-            raise click.ClickException(str(exc)) from None
+            from flatexport.control.cli import CliError, one_line
+
+            raise CliError(one_line(str(exc))) from None
 
 
 def _not_gx_info(record: logging.LogRecord) -> bool:
@@ -165,11 +167,29 @@ def _report(outcome: dict) -> None:
 
 @main.command("import-subscriptions")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def import_subscriptions(path: Path) -> None:
-    """Load subscriptions from a YAML list (the demo's); existing ones are kept."""
+@click.option(
+    "--source",
+    "source_url",
+    help="Warehouse scopes are checked against (default FLATEXPORT_SOURCE_URL or the embedded one).",
+)
+def import_subscriptions(path: Path, source_url: str | None) -> None:
+    """Load subscriptions from a YAML list (the demo's); existing ones are kept. Every
+    entry is checked first, its scope against the source; nothing is saved if one fails."""
+    from flatexport.airflow_support.tasks import source_url_for_run
+    from flatexport.export import check_scope
+    from flatexport.families import parse_scope
     from flatexport.pipeline import control_store
+    from flatexport.specs import load_spec
 
-    added = len(control_store().import_yaml(path))
+    source_url = source_url_for_run(source_url)
+
+    def vet(sub: Subscription) -> None:
+        if not sub.scope:
+            return  # the whole org: nothing to look up
+        spec = load_spec(sub.report)
+        check_scope(spec, sub.org_id, parse_scope(spec, sub.scope), source_url)
+
+    added = len(control_store().import_yaml(path, vet=vet))
     click.echo(f"imported {added} new subscription(s) from {path}")
 
 

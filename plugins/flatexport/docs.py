@@ -30,7 +30,7 @@ def _notes(col: ColumnSpec) -> str:
     return _cell(" ".join(notes))
 
 
-def _example_scope(spec: ReportSpec) -> object:
+def example_scope(spec: ReportSpec) -> object:
     """The report's scope with a placeholder in each required field, so the file name
     shows where a scope goes (``..._action-<action_id>_<YYYY-MM-DD>.csv``)."""
     from flatexport.families import family_of
@@ -51,7 +51,7 @@ def render_data_dictionary(spec: ReportSpec) -> str:
         "",
         _cell(spec.description),
         "",
-        f"- Report: `{spec.report}` · file `{file_name(spec, '<YYYY-MM-DD>', 'csv', _example_scope(spec))}` "
+        f"- Report: `{spec.report}` · file `{file_name(spec, '<YYYY-MM-DD>', 'csv', example_scope(spec))}` "
         f"(also {_other_formats()}) · schema version {spec.schema_version}",
         f"- Source: {spec.source_document}",
         f"- Rows ordered by {', '.join(spec.order_by)}"

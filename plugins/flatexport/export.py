@@ -54,7 +54,15 @@ def check_org_and_scope(spec: ReportSpec, org_id: str, scope: Scope, source_url:
     so a typo in --org is not mistaken for a quiet day) and the scope must be the org's."""
     if not has_rows(spec.sql_dir() / "org_exists.sql", {"org_id": org_id}, source_url):
         raise InputError(f"unknown org {org_id!r}: the source has no {spec.report} data for it")
-    family_of(spec).check_scope(spec, scope, org_id, source_url)
+    check_scope(spec, org_id, scope, source_url)
+
+
+def check_scope(spec: ReportSpec, org_id: str, scope: Scope, source_url: str | None) -> None:
+    """A scope (an action, a contact list, a company) must be one the org owns, as the
+    report's family asks the source; the whole org (an empty scope) needs no look-up.
+    Checked before a run, when a subscription is added, and before every export."""
+    if scope.stored():
+        family_of(spec).check_scope(spec, scope, org_id, source_url)
 
 
 def staged_path(sub: Subscription, spec: ReportSpec, ds: dt.date, root: Path | None = None) -> Path:
@@ -106,11 +114,42 @@ def run_export(
     out_path: Path | None = None,
     batch_rows: int | None = None,
 ) -> StagedFile:
+    """The subscription's file for day ``ds``: the window its report's family gives the day."""
     spec = load_spec(sub.report)
-    day = parse_ds(ds)
-    window = report_window(spec, sub, day)
+    return export_window(sub, report_window(spec, sub, parse_ds(ds)), source_url, out_path, batch_rows)
+
+
+def run_export_as_of(
+    sub: Subscription,
+    moment: dt.datetime,
+    source_url: str | None = None,
+    out_path: Path | None = None,
+    batch_rows: int | None = None,
+) -> StagedFile:
+    """The subscription's file as of ``moment`` (an on-demand request of a report that is
+    the whole history of its scope): rows created before that instant, to the whole
+    second, times in UTC, the file named after its UTC date. Refused (InputError) for a
+    report that covers one day at a time."""
+    spec = load_spec(sub.report)
+    as_of = report_window(spec, sub, moment.astimezone(dt.UTC).date()).until(moment)
+    return export_window(sub, as_of, source_url, out_path, batch_rows)
+
+
+def export_window(
+    sub: Subscription,
+    window: Window,
+    source_url: str | None = None,
+    out_path: Path | None = None,
+    batch_rows: int | None = None,
+) -> StagedFile:
+    """Export what ``window`` covers into a staged file named after ``window.ds``. The
+    scope is checked against the source first (a scope the org does not own never gives a
+    file, even when the control store was edited by hand)."""
+    spec = load_spec(sub.report)
+    day = window.ds
     columns = spec.select(sub.columns, sub.exclude_pii)
     ctx = flatten_context(spec, sub, window)
+    check_scope(spec, sub.org_id, ctx.scope, source_url)
     path = out_path or staged_path(sub, spec, day)
     tmp = path.with_name(f".{path.name}.part")
 
@@ -138,7 +177,7 @@ def run_export(
         sha256=sha256,
         bytes=size,
         columns=[get_format(sub.format).column_key(c) for c in columns],  # as named in the file
-        window_start=window.start.isoformat(),
+        window_start=window.start.isoformat() if window.start is not None else "",  # "": a cutoff
         window_end=window.end.isoformat(),
         warnings=dict(sorted(ctx.warnings.items())),
         subscription_id=sub.id,

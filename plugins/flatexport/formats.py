@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from flatexport.errors import InputError
+from flatexport.formula import guard
 
 if TYPE_CHECKING:
     from flatexport.specs import ColumnSpec
@@ -50,8 +51,12 @@ class FileFormat:
         return get_format(self.base)
 
     def column_key(self, col: ColumnSpec) -> str:
-        """The column's name inside files of this format."""
-        return col.out_header if self.keys == "header" else col.name
+        """The column's name inside files of this format. A header cell is text a
+        spreadsheet reads like any other, so it gets the formula guard too (a column named
+        by the data, such as a tag called ``=SUM(A1)``, is written ``'=SUM(A1)``)."""
+        if self.keys == "name":
+            return col.name
+        return guard(col.out_header) if self.guards_formulas else col.out_header
 
 
 def _pair(base: str, content_type: str, keys: Literal["header", "name"], guards: bool) -> list[FileFormat]:

@@ -25,7 +25,8 @@ def build_manifest(staged: StagedFile, quality: dict[str, Any] | None = None) ->
         "title": spec.title,
         "org_id": staged.org_id,
         "ds": staged.ds,
-        "window": {"start": staged.window_start, "end": staged.window_end},
+        # start null: a cutoff (the file is everything created before end)
+        "window": {"start": staged.window_start or None, "end": staged.window_end},
         "file": staged.name,
         "format": staged.format,
         "format_details": staged.format_details,

@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from flatexport.errors import InputError, SpecError
 from flatexport.paths import include_dir
 
-ColumnType = Literal["integer", "number", "string", "boolean", "date", "datetime", "array"]
+# array / object: a JSON cell (compact text in CSV, a native list / object in JSON Lines)
+ColumnType = Literal["integer", "number", "string", "boolean", "date", "datetime", "array", "object"]
 Severity = Literal["error", "warn"]
 
 

@@ -1,11 +1,16 @@
-"""The report day as a window of time in the subscription's zone.
+"""What a run covers, as a window of time in the subscription's zone.
 
-A day in America/Chicago is 25 hours on the fall-back Sunday; computing the bounds
-with zoneinfo (not by adding 24 h) keeps such days right.
+Two shapes. A **day** (most reports): from 00:00 of the day to 00:00 of the next, in the
+subscription's zone; a day in America/Chicago is 25 hours on the fall-back Sunday, so the
+bounds are computed with zoneinfo (not by adding 24 h). A **cutoff** (reports that are
+the whole history of their scope, not a slice of it): everything before one instant, so
+the window has no start. A nightly run for day D cuts off at 00:00 of D+1 in the zone; an
+on-demand request cuts off at the moment it was accepted (:meth:`Window.until`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -16,23 +21,32 @@ from flatexport.subscriptions import check_timezone
 
 @dataclass(frozen=True)
 class Window:
-    ds: dt.date
-    timezone: str
-    start: dt.datetime  # UTC, inclusive
+    ds: dt.date  # the day the file is named after
+    timezone: str  # the zone its times are shown in
+    start: dt.datetime | None  # UTC, inclusive; None: open, everything before ``end`` (a cutoff)
     end: dt.datetime  # UTC, exclusive
-    lookback: dt.timedelta
-    lookahead: dt.timedelta
+    lookback: dt.timedelta = dt.timedelta(0)
+    lookahead: dt.timedelta = dt.timedelta(0)
 
     @property
-    def extract_start(self) -> dt.datetime:
-        return self.start - self.lookback
+    def is_cutoff(self) -> bool:
+        """The window is the whole history before ``end``."""
+        return self.start is None
+
+    @property
+    def extract_start(self) -> dt.datetime | None:
+        return None if self.start is None else self.start - self.lookback
 
     @property
     def extract_end(self) -> dt.datetime:
         return self.end + self.lookahead
 
     def params(self) -> dict[str, object]:
-        """Bound parameters every report query may use (naive UTC for portability)."""
+        """Bound parameters every report query may use. A day binds its bounds (naive
+        UTC, for portability); a cutoff binds ``cutoff``, an aware UTC instant, which the
+        queries compare with ``CAST(:cutoff AS TIMESTAMPTZ)`` whatever the session zone."""
+        if self.start is None:
+            return {"cutoff": self.end.astimezone(dt.UTC)}
 
         def naive(ts: dt.datetime) -> dt.datetime:
             return ts.astimezone(dt.UTC).replace(tzinfo=None)
@@ -40,9 +54,21 @@ class Window:
         return {
             "window_start": naive(self.start),
             "window_end": naive(self.end),
-            "extract_start": naive(self.extract_start),
+            "extract_start": naive(self.start - self.lookback),
             "extract_end": naive(self.extract_end),
         }
+
+    def until(self, moment: dt.datetime) -> Window:
+        """The same cutoff report as of ``moment`` instead of a day's end (an on-demand
+        request): cut off at that instant, truncated to the whole second, with times
+        shown in UTC and the file named after the instant's UTC date. A report that covers
+        one day at a time has no "as of" form."""
+        if not self.is_cutoff:
+            raise InputError("this report covers one day at a time; ask for a day (--date), not a moment")
+        if moment.tzinfo is None:
+            raise InputError(f"cutoff {moment.isoformat()} has no time zone (give a UTC instant)")
+        cutoff = moment.astimezone(dt.UTC).replace(microsecond=0)
+        return dataclasses.replace(self, ds=cutoff.date(), timezone="UTC", end=cutoff)
 
 
 def parse_ds(value: str | dt.date) -> dt.date:
@@ -54,6 +80,10 @@ def parse_ds(value: str | dt.date) -> dt.date:
         raise InputError(f"invalid date {value!r} (expected YYYY-MM-DD)") from exc
 
 
+def _midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(0), tzinfo=zone).astimezone(dt.UTC)
+
+
 def day_window(
     ds: str | dt.date,
     timezone: str = "UTC",
@@ -62,6 +92,14 @@ def day_window(
 ) -> Window:
     day = parse_ds(ds)
     zone = ZoneInfo(check_timezone(timezone))
-    start = dt.datetime.combine(day, dt.time(0), tzinfo=zone).astimezone(dt.UTC)
-    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=zone).astimezone(dt.UTC)
-    return Window(day, timezone, start, end, lookback, lookahead)
+    return Window(
+        day, timezone, _midnight(day, zone), _midnight(day + dt.timedelta(days=1), zone), lookback, lookahead
+    )
+
+
+def cutoff_window(ds: str | dt.date, timezone: str = "UTC") -> Window:
+    """Everything before 00:00 of the day after ``ds`` in ``timezone``: the nightly file
+    for ``ds`` of a report that is the whole history of its scope."""
+    day = parse_ds(ds)
+    zone = ZoneInfo(check_timezone(timezone))
+    return Window(day, timezone, None, _midnight(day + dt.timedelta(days=1), zone))

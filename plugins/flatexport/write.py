@@ -62,14 +62,14 @@ def csv_cells(frame: pd.DataFrame, columns: list[ColumnSpec]) -> pd.DataFrame:
             continue
         if col.type == "string":
             cells[col.name] = text_cells(values)
-        else:  # dates, datetimes and arrays are already their file text
+        else:  # dates, datetimes, arrays and objects are already their file text
             cells[col.name] = values.astype(object).where(values.notna(), None)
     return pd.DataFrame(cells, index=frame.index)
 
 
 def jsonl_records(frame: pd.DataFrame, columns: list[ColumnSpec], keys: list[str] | None = None) -> list[str]:
-    """Native JSON types per column: numbers, booleans, arrays, null; ``keys`` name them
-    in the file (default: the column names)."""
+    """Native JSON types per column: numbers, booleans, arrays, objects, null; ``keys``
+    name them in the file (default: the column names)."""
     converted: dict[str, list] = {}
     for col in columns:
         values = frame[col.name]
@@ -77,7 +77,7 @@ def jsonl_records(frame: pd.DataFrame, columns: list[ColumnSpec], keys: list[str
             converted[col.name] = [None if pd.isna(v) else int(v) for v in values.astype("Int64")]
         elif col.type == "boolean":
             converted[col.name] = [None if pd.isna(v) else bool(v) for v in values.astype("boolean")]
-        elif col.type == "array":
+        elif col.type in ("array", "object"):
             converted[col.name] = [None if v is None or v is pd.NA else json.loads(v) for v in values]
         elif col.type == "number":
             converted[col.name] = [None if pd.isna(v) else float(v) for v in values]

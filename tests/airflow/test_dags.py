@@ -13,6 +13,7 @@ import pytest
 
 from flatexport.airflow_support.runner import run_dag_for_day
 from flatexport.control.store import ControlStore
+from flatexport.families import all_families
 from flatexport.paths import PROJECT_ROOT
 from tests.support.events import ev, load_events
 
@@ -27,7 +28,9 @@ def test_every_dag_file_imports_and_has_the_per_subscription_shape(monkeypatch):
     monkeypatch.setenv("FLATEXPORT_CONTROL_DB_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
     bag = DagBag(dag_folder=str(PROJECT_ROOT / "dags"))
     assert bag.import_errors == {}
-    assert sorted(bag.dag_ids) == ["activity_daily", "clickstream_daily", "planroom_daily"]
+    # one DAG per report family, a new family's included by adding it
+    assert sorted(bag.dag_ids) == sorted(f.dag_id for f in all_families())
+    assert {"activity_daily", "clickstream_daily", "planroom_daily", "organizing_daily"} <= set(bag.dag_ids)
     for dag in bag.dags.values():
         assert {t.task_id for t in dag.tasks} == {
             "list_subscriptions",

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from flatexport.console import forms, views
-from flatexport.control import actions
+from flatexport.control import operations
 from flatexport.control.cli import add as add_command
 from flatexport.control.store import DeliveryRecord
 from flatexport.errors import InputError
@@ -89,7 +89,7 @@ def test_the_edit_form_round_trips_a_subscription(tmp_path: Path, report: str, s
         assert values[next(p.name for p in add_command.params if "--company" in p.opts)] == 42
     text = {k: ("on" if v is True else "" if v in (None, False) else str(v)) for k, v in values.items()}
     params = forms.parse(text)
-    fields = actions.subscription_fields(
+    fields = operations.subscription_fields(
         params.pop("org_id"), params.pop("report"), params.pop("url"), params.pop("fmt"), params
     )
     assert Subscription(id=7, **fields) == sub

@@ -15,7 +15,7 @@ from flatexport.export import run_export
 from flatexport.formats import FORMATS, get_format
 from flatexport.quality.results import gate
 from flatexport.quality.validate import validate_staged
-from flatexport.seed.warehouse import DEMO_DAYS, seed_all
+from flatexport.seed.warehouse import DEMO_DAYS, sample_scope, seed_all
 from flatexport.specs import available_reports, load_spec
 from flatexport.subscriptions import Subscription
 
@@ -32,7 +32,14 @@ def sample_warehouse(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("report", available_reports())
 def test_sample_day_passes_the_gate(report: str, fmt: str, sample_warehouse: str, tmp_path: Path) -> None:
-    sub = Subscription(id=1, org_id="org_acme", report=report, destination="file:///unused", format=fmt)
+    sub = Subscription(
+        id=1,
+        org_id="org_acme",
+        report=report,
+        destination="file:///unused",
+        format=fmt,
+        scope=sample_scope(report, "org_acme"),
+    )
     staged = run_export(sub, DAY, source_url=sample_warehouse, out_path=tmp_path / f"out.{fmt}")
     assert staged.rows > 0
     result = validate_staged(load_spec(report), staged, sub, write_files=False)

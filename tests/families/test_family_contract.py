@@ -69,9 +69,10 @@ def test_every_scope_field_is_a_command_line_option(name: str) -> None:
 
 @pytest.mark.parametrize("name", family_names())
 def test_reports_of_the_family_answer_every_question(name: str) -> None:
-    """Each report's spec gets a scope model of the family, a window containing the day,
-    and a consistent chunking; a report whose columns come from the data is never cut
-    into time slices (its header must be known from the whole window)."""
+    """Each report's spec gets a scope model of the family, a window containing the day
+    (or a cutoff at its end: the whole history before the next day's midnight, never cut
+    into time slices), and a consistent chunking; a report whose columns come from the
+    data is never cut into time slices (its header must be known from the whole window)."""
     import datetime as dt
 
     family = get_family(name)
@@ -81,7 +82,12 @@ def test_reports_of_the_family_answer_every_question(name: str) -> None:
         model = family.scope_model(spec)
         assert model in family.scope_models
         window = family.window(spec, dt.date(2024, 11, 3), "America/Chicago")
-        assert window.extract_start <= window.start < window.end <= window.extract_end
+        assert window.ds == dt.date(2024, 11, 3) and window.timezone == "America/Chicago"
+        if window.is_cutoff:
+            assert window.end == dt.datetime(2024, 11, 4, 6, tzinfo=dt.UTC)  # 00:00 CST of D+1
+            assert not spec.options.sliceable, f"{report}: a cutoff has no start to slice"
+        else:
+            assert window.extract_start <= window.start < window.end <= window.extract_end
         chunking = family.chunking(spec)
         assert not (chunking.whole_window and chunking.group_key)
         data_columns = family.data_columns(spec)

@@ -58,7 +58,7 @@ def test_scope_errors_name_report_field_and_option():
 
 
 def test_a_required_scope_and_the_file_name_part(action_scoped):
-    with pytest.raises(InputError, match=r"^report 'planroom_activity' needs action_id$"):
+    with pytest.raises(InputError, match=r"^report 'planroom_activity' needs action_id \(--action\)$"):
         parse_scope(action_scoped, {})
     assert (
         file_name(action_scoped, DAY, "csv.gz", {"action_id": 12})
@@ -88,3 +88,25 @@ def test_one_flag_means_one_field_everywhere(monkeypatch: pytest.MonkeyPatch):
     finally:
         monkeypatch.undo()
         scope_options.cache_clear()
+
+
+def test_a_scope_model_may_word_its_own_refusal(monkeypatch: pytest.MonkeyPatch):
+    """A refusal raised by the scope model itself (about the scope as a whole, not one
+    field) is the message, word for word: the organizing contract fixes its words."""
+    from pydantic import model_validator
+
+    class Worded(Scope):
+        action_id: int | None = scope_field("--action", help="One action of the org.", metavar="ID")
+
+        @model_validator(mode="before")
+        @classmethod
+        def _words(cls, data):
+            if not data:
+                raise ValueError("planroom_activity needs --action")
+            return data
+
+    monkeypatch.setattr(get_family("planroom"), "scope_model", lambda spec: Worded)
+    with pytest.raises(InputError, match=r"^planroom_activity needs --action$"):
+        parse_scope(load_spec("planroom_activity"), {})
+    with pytest.raises(InputError, match=r"^action_id \(--action\): Input should be a valid integer"):
+        parse_scope(load_spec("planroom_activity"), {"action_id": "x"})  # field errors still name the field

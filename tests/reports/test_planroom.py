@@ -9,8 +9,14 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from flatexport.errors import InputError
+from flatexport.export import query_params, report_window
+from flatexport.extract import iter_batches, read_sql_file
 from flatexport.seed.planroom import company_ids, generate_planroom, load_planroom, repeat_viewer
-from tests.reports.conftest import DAYS, ORGS
+from flatexport.specs import load_spec
+from flatexport.subscriptions import Subscription
+from flatexport.window import parse_ds
+from tests.reports.conftest import DAYS, DS, ORGS
 
 
 @pytest.fixture(scope="module")
@@ -109,9 +115,15 @@ def test_tenant_isolation(warehouse, export):
         _, rows, text = export(report, warehouse)
         assert all(r["Job ID"].startswith("1") and len(r["Job ID"]) == 4 for r in rows)
         assert "org_globex" not in text
-        # a company id of another org never matches this org's jobs
-        _, other, _ = export(report, warehouse, scope={"company_id": company_ids(2)[0]})
-        assert other == []
+        # a company id of another org is refused before anything is read...
+        other = company_ids(2)[0]
+        with pytest.raises(InputError, match=f"company {other} is not a planroom company of org 'org_acme'"):
+            export(report, warehouse, scope={"company_id": other})
+        # ...and the query itself never matches it to this org's jobs
+        spec = load_spec(report)
+        sub = Subscription(id=1, org_id="org_acme", report=report, destination="file:///u")
+        params = {**query_params(spec, sub, report_window(spec, sub, parse_ds(DS))), "company_id": other}
+        assert not any(len(b) for b in iter_batches(read_sql_file(spec.sql_path()), params, warehouse))
 
 
 def _hand(url: str) -> None:

@@ -12,12 +12,12 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from flatexport.docs import render_for
+from flatexport.docs import example_scope, render_for
 from flatexport.export import query_params, report_window
 from flatexport.extract import read_sql_file
 from flatexport.families import family_of
 from flatexport.seed.schema import SOURCE_TABLES, strip_comments, tables_read_by
-from flatexport.seed.warehouse import DEMO_DAYS, seed_all
+from flatexport.seed.warehouse import DEMO_DAYS, sample_scope, seed_all
 from flatexport.source import engine_for
 from flatexport.specs import available_reports, file_name, load_spec
 from flatexport.subscriptions import Subscription
@@ -35,7 +35,14 @@ def sample_warehouse(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def subscription(report: str) -> Subscription:
-    return Subscription(id=1, org_id="org_acme", report=report, destination="file:///unused")
+    """A subscription of the sample org, with a scope that has rows when the report needs one."""
+    return Subscription(
+        id=1,
+        org_id="org_acme",
+        report=report,
+        destination="file:///unused",
+        scope=sample_scope(report, "org_acme"),
+    )
 
 
 def binds(sql: str) -> set[str]:
@@ -54,8 +61,11 @@ def test_spec_loads_with_its_family_options(report: str) -> None:
     assert spec.report == report
     assert isinstance(spec.options, family.options_model)
     assert family.scope_model(spec) in family.scope_models
-    name = file_name(spec, DEMO_DAYS[1], "csv.gz")
-    assert name == f"{spec.file_stem}_{DEMO_DAYS[1].isoformat()}.csv.gz"
+    scope = subscription(report).scope
+    part = family.file_scope(spec, family.scope_model(spec).model_validate(scope))
+    name = file_name(spec, DEMO_DAYS[1], "csv.gz", scope)
+    stem = f"{spec.file_stem}_{part}" if part else spec.file_stem
+    assert name == f"{stem}_{DEMO_DAYS[1].isoformat()}.csv.gz"
 
 
 @pytest.mark.parametrize("report", REPORTS)
@@ -94,7 +104,7 @@ def test_docs_render(report: str) -> None:
     assert page.startswith("# ")
     for col in spec.columns:
         assert f"| `{col.out_header}` |" in page, col.name
-    assert f"`{file_name(spec, '<YYYY-MM-DD>', 'csv')}`" in page
+    assert f"`{file_name(spec, '<YYYY-MM-DD>', 'csv', example_scope(spec))}`" in page
     tables = tables_read_by(read_sql_file(spec.sql_path()))
     assert tables, f"{spec.sql} reads no declared source table"
     assert "## Source tables" in page

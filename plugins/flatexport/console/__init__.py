@@ -5,5 +5,5 @@ test a destination; re-deliver a day or a range through Airflow's own API; the q
 checks of a blocked day. It is an Airflow plugin (``plugin.py``): the api-server mounts
 the FastAPI app (``app.py``) and Airflow's navigation links to it. Every request is
 authenticated and authorised by Airflow's auth manager (``security.py``), and every
-change goes through ``flatexport.control.actions``, the code behind the CLI.
+change goes through ``flatexport.control.operations``, the code behind the CLI.
 """

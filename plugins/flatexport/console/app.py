@@ -3,7 +3,7 @@
 Pages: orgs → an org's subscriptions and deliveries → one subscription (its fields,
 actions and deliveries) → one delivery (its error and quality checks); and the whole
 delivery log, filterable. Actions post a form (with the session's CSRF token), run
-through ``flatexport.control.actions`` like the CLI, and redirect back with the CLI's
+through ``flatexport.control.operations`` like the CLI, and redirect back with the CLI's
 message (post/redirect/get). Handlers are plain functions: FastAPI runs them in its
 thread pool, so the store's and the destinations' blocking calls never stall the
 api-server's event loop.
@@ -36,7 +36,7 @@ from flatexport.console.security import (
     forbidden,
     user_token,
 )
-from flatexport.control import actions
+from flatexport.control import operations
 from flatexport.control.models import STATUSES
 from flatexport.errors import FlatexportError, InputError
 
@@ -155,7 +155,7 @@ def _readable_or_403(access: Access) -> list[str]:
 
 def _subscription(access: Access, sub_id: str) -> Any:
     try:
-        sub = store().get(actions.parse_id(sub_id))
+        sub = store().get(operations.parse_id(sub_id))
     except InputError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     if not access.can_read(sub.report):
@@ -261,7 +261,7 @@ def deliveries(
 def delivery(request: Request, access: AccessDep, delivery_id: str) -> HTMLResponse:
     _readable_or_403(access)
     try:
-        record = store().delivery(actions.parse_id(delivery_id))
+        record = store().delivery(operations.parse_id(delivery_id))
     except InputError as exc:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, str(exc).replace("subscription id", "delivery id")
@@ -349,7 +349,7 @@ def add(request: Request, access: AccessDep, form: Form) -> Response:
         params = forms.parse(values)
         if not access.can_change(params["report"], params.get("conn_id")):
             raise forbidden(f"add {params['report']} subscriptions with this connection")
-        outcome = actions.add_subscription(store(), **params)
+        outcome = operations.add_subscription(store(), **params)
     except FlatexportError as exc:
         fields = forms.form_fields(values)
         return render(
@@ -371,7 +371,7 @@ def edit(request: Request, access: AccessDep, form: Form, sub_id: str) -> Respon
             raise forbidden(f"use the connection {params.get('conn_id')!r}")
         for fixed in forms.FIXED_ON_EDIT:
             params.pop(fixed, None)
-        outcome = actions.edit_subscription(store(), sub.id, **params)
+        outcome = operations.edit_subscription(store(), sub.id, **params)
     except FlatexportError as exc:
         fields = forms.form_fields(values, editing=True)
         return render(
@@ -394,12 +394,12 @@ def _change(request: Request, access: AccessDep, sub_id: str, action: Any) -> Re
 
 @router.post("/subscriptions/{sub_id}/enable")
 def enable(request: Request, access: AccessDep, form: Form, sub_id: str) -> Response:
-    return _change(request, access, sub_id, lambda sub: actions.set_enabled(store(), sub.id, True))
+    return _change(request, access, sub_id, lambda sub: operations.set_enabled(store(), sub.id, True))
 
 
 @router.post("/subscriptions/{sub_id}/disable")
 def disable(request: Request, access: AccessDep, form: Form, sub_id: str) -> Response:
-    return _change(request, access, sub_id, lambda sub: actions.set_enabled(store(), sub.id, False))
+    return _change(request, access, sub_id, lambda sub: operations.set_enabled(store(), sub.id, False))
 
 
 @router.post("/subscriptions/{sub_id}/remove")
@@ -407,7 +407,7 @@ def remove(request: Request, access: AccessDep, form: Form, sub_id: str) -> Resp
     sub = _subscription(access, sub_id)
     if not access.can_edit(sub):
         raise forbidden(f"change {sub.report} subscriptions")
-    flash(request, "ok", actions.remove_subscription(store(), sub.id).message)
+    flash(request, "ok", operations.remove_subscription(store(), sub.id).message)
     return RedirectResponse(
         f"{console_root(request)}/org?{urlencode({'org': sub.org_id})}", status_code=status.HTTP_303_SEE_OTHER
     )
@@ -419,10 +419,10 @@ def test(request: Request, access: AccessDep, form: Form, sub_id: str) -> Respon
     if not access.can_edit(sub):
         raise forbidden(f"test {sub.report} destinations")
     try:
-        outcome = actions.probe_destination(store(), sub.id)
+        outcome = operations.probe_destination(store(), sub.id)
         flash(request, "ok", outcome.message, extra=_share(outcome.share_with))
     except Exception as exc:  # noqa: BLE001 - the exact cause, in words, is the point of this button
-        flash(request, "error", f"error: {_error_text(exc)}", extra=_share(actions.share_address(sub)))
+        flash(request, "error", f"error: {_error_text(exc)}", extra=_share(operations.share_address(sub)))
     return back_to(request, f"/subscriptions/{sub.id}")
 
 

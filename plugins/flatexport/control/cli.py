@@ -15,7 +15,7 @@ from typing import IO, Any, TypeVar
 import click
 
 from flatexport.cli_scope import with_scope_options
-from flatexport.control import actions
+from flatexport.control import operations
 from flatexport.errors import FlatexportError, InputError
 from flatexport.formats import FORMATS
 
@@ -29,7 +29,7 @@ class CliError(click.ClickException):
         click.echo(f"error: {self.format_message()}", err=True)
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
@@ -41,7 +41,7 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except FlatexportError as exc:
-            raise CliError(_one_line(str(exc))) from exc
+            raise CliError(one_line(str(exc))) from exc
 
     return wrapper  # type: ignore[return-value]
 
@@ -54,11 +54,11 @@ def _store() -> Any:
 
 
 def _date(value: str | None, option: str) -> dt.date | None:
-    return actions.parse_date(value, option)
+    return operations.parse_date(value, option)
 
 
 def _id(value: str) -> int:
-    return actions.parse_id(value)
+    return operations.parse_id(value)
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
@@ -93,8 +93,9 @@ def destinations() -> None:
 @click.option("--disabled", is_flag=True, help="Save it switched off.")
 @handle_errors
 def add(org_id: str, report: str, url: str, fmt: str, **opts: Any) -> None:
-    """Add a subscription after checking report, columns, scope, URL and connection."""
-    click.echo(actions.add_subscription(_store(), org_id, report, url, fmt, **opts).message)
+    """Add a subscription after checking report, columns, scope (against the source the
+    nightly run reads: an action or list of another org is refused), URL and connection."""
+    click.echo(operations.add_subscription(_store(), org_id, report, url, fmt, **opts).message)
 
 
 @destinations.command("list")
@@ -149,7 +150,7 @@ def _shown(value: Any) -> str:
 @handle_errors
 def test(sub_id: str) -> None:
     """Write and remove a probe file at the destination (checks credentials and access)."""
-    click.echo(actions.probe_destination(_store(), sub_id).message)
+    click.echo(operations.probe_destination(_store(), sub_id).message)
 
 
 @destinations.command("enable")
@@ -157,7 +158,7 @@ def test(sub_id: str) -> None:
 @handle_errors
 def enable(sub_id: str) -> None:
     """Switch a subscription on (from the next run)."""
-    click.echo(actions.set_enabled(_store(), sub_id, True).message)
+    click.echo(operations.set_enabled(_store(), sub_id, True).message)
 
 
 @destinations.command("disable")
@@ -165,7 +166,7 @@ def enable(sub_id: str) -> None:
 @handle_errors
 def disable(sub_id: str) -> None:
     """Switch a subscription off without losing its settings."""
-    click.echo(actions.set_enabled(_store(), sub_id, False).message)
+    click.echo(operations.set_enabled(_store(), sub_id, False).message)
 
 
 @destinations.command("remove")
@@ -173,11 +174,11 @@ def disable(sub_id: str) -> None:
 @handle_errors
 def remove(sub_id: str) -> None:
     """Delete a subscription (its delivery log stays)."""
-    click.echo(actions.remove_subscription(_store(), sub_id).message)
+    click.echo(operations.remove_subscription(_store(), sub_id).message)
 
 
 def _short(text: str | None, width: int = 60) -> str:
-    text = _one_line(text or "")
+    text = one_line(text or "")
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

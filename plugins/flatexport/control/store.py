@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -285,8 +285,12 @@ class ControlStore:
         with self._session() as s:
             return [_to_subscription(r) for r in s.scalars(query)]
 
-    def find(self, org: str, report: str, destination: str) -> Subscription | None:
-        """The subscription delivering this org's report to this URL, if any."""
+    def find(
+        self, org: str, report: str, destination: str, scope: Mapping[str, Any] | None = None
+    ) -> Subscription | None:
+        """The subscription delivering this org's report, for this scope ({} or None: the
+        whole org), to this URL, if any. Two scopes of one report (two actions) are two
+        files, so two subscriptions, even to the same folder."""
         query = (
             sa.select(SubscriptionRow)
             .where(
@@ -295,11 +299,12 @@ class ControlStore:
                 SubscriptionRow.destination == destination,
             )
             .order_by(SubscriptionRow.id)
-            .limit(1)
         )
         with self._session() as s:
-            row = s.scalars(query).first()
-            return _to_subscription(row) if row else None
+            for row in s.scalars(query):
+                if (row.scope or {}) == dict(scope or {}):
+                    return _to_subscription(row)
+            return None
 
     def enabled_for(self, report: str, ds: dt.date) -> list[Subscription]:
         """What a DAG run for ``ds`` must deliver: enabled and already started."""
@@ -342,12 +347,20 @@ class ControlStore:
             s.delete(row)
             return sub
 
-    def import_yaml(self, path: str | Path, *, validate: bool = False) -> list[Subscription]:
+    def import_yaml(
+        self,
+        path: str | Path,
+        *,
+        validate: bool = False,
+        vet: Callable[[Subscription], None] | None = None,
+    ) -> list[Subscription]:
         """Add the subscriptions of a YAML list (demo setup); returns only the new ones.
 
-        Idempotent: an entry whose (org, report, destination) already exists is skipped.
-        ``validate`` also runs the CLI's checks (report, columns, URL) on every entry,
-        before anything is saved; connections are not required to exist yet.
+        Idempotent: an entry whose (org, report, scope, destination) already exists is
+        skipped. ``validate`` also runs the CLI's checks (report, columns, URL) on every
+        entry, before anything is saved; connections are not required to exist yet.
+        ``vet`` is one more check per entry (the CLI's: the scope against the source),
+        also run before anything is saved.
         """
         path = Path(path)
         try:
@@ -375,12 +388,14 @@ class ControlStore:
                     from flatexport.control.validation import validate_subscription
 
                     validate_subscription(sub, check_conn=False)
+                if vet is not None:
+                    vet(sub)
             except InputError as exc:
                 raise InputError(f"{path}: entry {n}: {exc}") from exc
             entries.append(sub)
         added = []
         for sub in entries:
-            if self.find(sub.org_id, sub.report, sub.destination) is None:
+            if self.find(sub.org_id, sub.report, sub.destination, sub.scope) is None:
                 added.append(self.add_subscription(sub))
         return added
 

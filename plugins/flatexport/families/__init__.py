@@ -28,6 +28,7 @@ __all__ = [
     "all_families",
     "family_names",
     "family_of",
+    "flag_of",
     "get_family",
     "parse_scope",
     "scope_from_options",
@@ -99,12 +100,22 @@ def _flag(field: str) -> str:
     return next((f" ({o.flag})" for o in scope_options() if o.field == field), "")
 
 
+def flag_of(field: str) -> str:
+    """The command-line option of a scope field ("action_id" -> "--action"), or the field."""
+    return next((o.flag for o in scope_options() if o.field == field), field)
+
+
 def _scope_errors(spec: ReportSpec, model: type[Scope], exc: ValidationError) -> str:
+    """One message for a refused scope. A scope model that words its own refusal (a model
+    validator raising ValueError, so the error belongs to no one field) is quoted as is;
+    otherwise the message names the report, the field and its option."""
     takes = ", ".join(f"{f}{_flag(f)}" for f in model.model_fields) or "no scope"
     parts = []
     for err in exc.errors():
         field = str(err["loc"][0]) if err["loc"] else "scope"
-        if err["type"] == "extra_forbidden":
+        if not err["loc"] and err["type"] == "value_error":
+            parts.append(str(err["msg"]).removeprefix("Value error, "))
+        elif err["type"] == "extra_forbidden":
             parts.append(f"report {spec.report!r} takes no {field}{_flag(field)} (it takes {takes})")
         elif err["type"] == "missing":
             parts.append(f"report {spec.report!r} needs {field}{_flag(field)}")

@@ -14,9 +14,9 @@ DuckDB and PostgreSQL do not share (collations differ), so it happens here:
   in code-point order, empty -> empty cell;
 * the pivot reports get one column per tag or custom field.
 
-Everything here works on whole files: names depend on every row, so a report using them
-is extracted as one chunk. This module holds no family object (the organizing family
-module does); it is the part of that family that needs no engine.
+Names depend on every row, so a report using them is flattened as one chunk. This module
+holds no family object (``organizing`` does) and no engine glue (``organizing_flatten``);
+it is the part of the family that is plain functions of values.
 """
 
 from __future__ import annotations
@@ -38,11 +38,6 @@ NameKind = Literal["tag", "custom_field"]
 TAG_IDS, TAG_NAMES = "tag_ids", "tag_names"
 FIELD_IDS, FIELD_NAMES, FIELD_VALUES = "field_ids", "field_names", "field_values"
 SCRIPT_TYPES = "script_types"
-
-# Scope rules of the contract (section 3): reports that need one kind of action.
-REQUIRED_ACTION_TYPE: dict[str, str] = {"action_contacts": "TextaList", "video_stories": "VideoStory"}
-_ACTION_TYPE_WORDS = {"TextaList": "a peer-to-peer (TextaList) action", "VideoStory": "a VideoStory action"}
-
 
 # --- names ----------------------------------------------------------------------------
 
@@ -86,7 +81,7 @@ def assign_names(
 # --- JSON cells -----------------------------------------------------------------------
 
 
-def _items(value: Any) -> list[Any]:
+def cell_items(value: Any) -> list[Any]:
     """An extracted array cell as a list: DuckDB hands numpy arrays, PostgreSQL lists,
     either gives NULL (None / NaN) for no items."""
     if value is None or value is pd.NA:
@@ -113,7 +108,7 @@ def tags_cell(ids: Any, names: Any) -> str | None:
     """The ``tags`` cell: distinct normalised names of the row's tags (no collision
     suffix: two tags that normalise alike are one item)."""
     return json_array(
-        normalise_name(n, int(i), "tag") for i, n in zip(_items(ids), _items(names), strict=True)
+        normalise_name(n, int(i), "tag") for i, n in zip(cell_items(ids), cell_items(names), strict=True)
     )
 
 
@@ -122,7 +117,7 @@ def custom_fields_cell(ids: Any, values: Any, names: Mapping[int, str]) -> str |
     query found a non-empty value for."""
     obj = {
         names[int(i)]: v
-        for i, v in zip(_items(ids), _items(values), strict=True)
+        for i, v in zip(cell_items(ids), cell_items(values), strict=True)
         if v is not None and v != ""
     }
     return json_cell(obj)
@@ -137,41 +132,9 @@ def file_field_names(frame: pd.DataFrame, fixed: Sequence[str]) -> dict[int, str
 def _pairs(frame: pd.DataFrame, ids_col: str, names_col: str) -> dict[int, str]:
     pairs: dict[int, str] = {}
     for ids, names in zip(frame[ids_col], frame[names_col], strict=True):
-        for i, n in zip(_items(ids), _items(names), strict=True):
+        for i, n in zip(cell_items(ids), cell_items(names), strict=True):
             pairs[int(i)] = n
     return pairs
-
-
-def with_json_cells(frame: pd.DataFrame, header: Sequence[str]) -> pd.DataFrame:
-    """The file's columns, in ``header`` order: the extract's long-form parts turned into
-    the JSON cells the header names (``tags``, ``custom_fields``, ``message_types``), the
-    other columns as extracted."""
-    out = frame.copy()
-    if "tags" in header:
-        tag_cells: dict[tuple, str | None] = {}  # rows repeat a few tag sets: one JSON text per set
-        cells = []
-        for ids, names in zip(frame[TAG_IDS], frame[TAG_NAMES], strict=True):
-            key = (tuple(_items(ids)), tuple(_items(names)))
-            if key not in tag_cells:
-                tag_cells[key] = tags_cell(*key)
-            cells.append(tag_cells[key])
-        out["tags"] = cells
-    if "custom_fields" in header:
-        names = file_field_names(frame, header)
-        out["custom_fields"] = [
-            custom_fields_cell(i, v, names)
-            for i, v in zip(frame[FIELD_IDS], frame[FIELD_VALUES], strict=True)
-        ]
-    if "message_types" in header:
-        type_cells: dict[tuple, str | None] = {}
-        cells = []
-        for value in frame[SCRIPT_TYPES]:
-            key = tuple(_items(value))
-            if key not in type_cells:
-                type_cells[key] = json_array(key)
-            cells.append(type_cells[key])
-        out["message_types"] = cells
-    return out[list(header)]
 
 
 # --- pivots ---------------------------------------------------------------------------
@@ -179,70 +142,68 @@ def with_json_cells(frame: pd.DataFrame, header: Sequence[str]) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class PivotColumn:
-    """One data-dependent column of a pivot report: ``name`` is its unique normalised name
-    (the key a JSON Lines file would use), ``header`` the CSV header cell."""
+    """One data-dependent column of a pivot report: ``name`` is its unique normalised
+    name, the column's name in the file (a CSV header gets the formula guard when written,
+    like any cell; a JSON Lines key is the name as it is)."""
 
     kind: NameKind
     id: int
     name: str
 
-    @property
-    def key(self) -> str:
-        """The column's key in a frame: stable, never equal to a fixed column."""
-        return f"{self.kind}:{self.id}"
 
-    @property
-    def header(self) -> str:
-        """The header cell, formula-guarded like any text cell."""
-        return guard(self.name)
-
-
-def tag_pivot(frame: pd.DataFrame, fixed: Sequence[str]) -> tuple[list[PivotColumn], pd.DataFrame]:
-    """action_tags / engage_tags: one column per tag linked to a report in scope; a cell
-    is ``True`` when any of the row's reports carries the tag, else empty (never false)."""
+def tag_pivot(frame: pd.DataFrame, fixed: Sequence[str]) -> list[tuple[PivotColumn, pd.Series]]:
+    """action_tags / engage_tags: one column per tag linked to a report in scope, in name
+    order; a cell is ``True`` when any of the row's reports carries the tag, else empty
+    (never false)."""
     names = assign_names(_pairs(frame, TAG_IDS, TAG_NAMES).items(), "tag", fixed)
-    columns = [PivotColumn("tag", i, n) for i, n in names.items()]
-    flags = [{int(i) for i in _items(ids)} for ids in frame[TAG_IDS]]
-    cells = {
-        c.key: pd.array([True if c.id in row else None for row in flags], dtype="boolean") for c in columns
-    }
-    return columns, _fixed_then(frame, fixed, cells)
+    flags = [{int(i) for i in cell_items(ids)} for ids in frame[TAG_IDS]]
+    return [
+        (
+            PivotColumn("tag", i, n),
+            pd.Series(
+                pd.array([True if i in row else None for row in flags], dtype="boolean"), index=frame.index
+            ),
+        )
+        for i, n in names.items()
+    ]
 
 
-def custom_field_pivot(frame: pd.DataFrame, fixed: Sequence[str]) -> tuple[list[PivotColumn], pd.DataFrame]:
+def custom_field_pivot(frame: pd.DataFrame, fixed: Sequence[str]) -> list[tuple[PivotColumn, pd.Series]]:
     """action_custom_fields / engage_custom_fields: one column per custom field with a
-    non-empty value in scope; a cell is the value the query picked for the row (its
-    latest report with a value), else empty."""
+    non-empty value in scope, in name order; a cell is the value the query picked for the
+    row (its latest report with a value), else empty."""
     names = file_field_names(frame, fixed)
-    columns = [PivotColumn("custom_field", i, n) for i, n in names.items()]
     rows = [
-        {int(i): v for i, v in zip(_items(ids), _items(vals), strict=True)}
+        {int(i): v for i, v in zip(cell_items(ids), cell_items(vals), strict=True)}
         for ids, vals in zip(frame[FIELD_IDS], frame[FIELD_VALUES], strict=True)
     ]
-    cells = {
-        c.key: pd.Series([row.get(c.id) for row in rows], index=frame.index, dtype=object) for c in columns
-    }
-    return columns, _fixed_then(frame, fixed, cells)
+    return [
+        (
+            PivotColumn("custom_field", i, n),
+            pd.Series([row.get(i) for row in rows], index=frame.index, dtype=object),
+        )
+        for i, n in names.items()
+    ]
 
 
-def _fixed_then(frame: pd.DataFrame, fixed: Sequence[str], cells: Mapping[str, Any]) -> pd.DataFrame:
-    out = frame[list(fixed)].copy()
-    for key, values in cells.items():
-        out[key] = pd.Series(values, index=frame.index) if not isinstance(values, pd.Series) else values
-    return out
+# --- scope refusals -------------------------------------------------------------------
 
-
-# --- scope ----------------------------------------------------------------------------
+_ACTION_TYPE_WORDS = {
+    "TextaFriend": "a friend-to-friend (TextaFriend) action",
+    "TextaList": "a peer-to-peer (TextaList) action",
+    "VideoStory": "a VideoStory action",
+}
 
 
 def unknown_scope(kind: Literal["action", "contact list"], ident: int, org_id: str) -> str:
-    """Same words for an id that does not exist and one of another org."""
+    """Same words for an id that does not exist and one of another org, so a refusal
+    never tells whether another org has it."""
     return f"unknown {kind} {ident} for org {org_id}"
 
 
-def action_type_refusal(report: str, action_id: int, action_type: str) -> str | None:
-    """Why ``report`` cannot run on this action, or None when it can."""
-    needed = REQUIRED_ACTION_TYPE.get(report)
+def action_type_refusal(report: str, needed: str | None, action_id: int, action_type: str) -> str | None:
+    """Why ``report``, which runs on ``needed`` actions only (None: any), cannot run on
+    this action, or None when it can."""
     if needed is None or action_type == needed:
         return None
     return f"{report} needs {_ACTION_TYPE_WORDS[needed]}; action {action_id} is {action_type}"

@@ -1,7 +1,7 @@
 """Canonical column values by spec type, shared by every flattener and the writer.
 
 integer -> Int64, boolean -> boolean, everything else text (dates, datetimes with
-offset and JSON arrays already in their file form), missing -> NA. One place decides
+offset and JSON arrays and objects already in their file form), missing -> NA. One place decides
 the formats, so CSV and JSON Lines, DuckDB and PostgreSQL all agree.
 """
 
@@ -130,6 +130,26 @@ def to_json_array(series: pd.Series) -> pd.Series:
     return _via_uniques(series, conv)
 
 
+def to_json_object(series: pd.Series) -> pd.Series:
+    """A JSON object cell: compact (no spaces), keys in code-point order, non-ASCII as
+    is; an empty object, NULL or text that is not a JSON object is an empty cell. Values
+    arrive as JSON text (or dicts, converted once per row)."""
+
+    def conv(v) -> str | None:
+        if isinstance(v, str):
+            try:
+                v = json.loads(v)
+            except ValueError:
+                return None
+        if not isinstance(v, dict) or not v:
+            return None
+        return json.dumps(v, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+    if any(isinstance(v, dict) for v in series.to_numpy(dtype=object)):
+        return pd.Series([conv(v) for v in series], index=series.index, dtype=object)
+    return _via_uniques(series, conv)
+
+
 def coerce(series: pd.Series, col: ColumnSpec, timezone: str, warnings: Counter[str]) -> pd.Series:
     """Bring a rule's raw values to the column's canonical form, counting rejects."""
     before = int(series.notna().sum())
@@ -145,9 +165,11 @@ def coerce(series: pd.Series, col: ColumnSpec, timezone: str, warnings: Counter[
         out = to_datetime_text(series, timezone)
     elif col.type == "array":
         out = to_json_array(series)
+    elif col.type == "object":
+        out = to_json_object(series)
     else:
         out = to_text(series)
     rejected = before - int(out.notna().sum())
-    if rejected and col.type not in ("array", "string"):
+    if rejected and col.type not in ("array", "object", "string"):
         warnings[f"invalid {col.type} in {col.name}"] += rejected
     return out

@@ -29,6 +29,7 @@ DATE_RE = rf"^{_DAY}\Z"
 _TIME = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?"
 DATETIME_RE = rf"^{_DAY}T{_TIME}(?:Z|[+-][0-9]{{2}}:[0-9]{{2}})\Z"
 ARRAY_RE = r"^\[[\s\S]*\]\Z"
+OBJECT_RE = r"^\{[\s\S]*\}\Z"
 BOOLEAN_VALUES = ["true", "false"]
 # A text cell a spreadsheet would run as a formula: the writer's own predicate.
 FORMULA_RE = NEEDS_GUARD.pattern
@@ -127,6 +128,14 @@ def _type_checks(col: ColumnSpec, fmt: FileFormat) -> list[tuple[str, GxExpectat
     if col.type == "array":
         return [
             (f"{c} is JSON array", GxExpectation("expect_column_values_to_match_regex", {"regex": ARRAY_RE})),
+            (f"{c} is valid JSON", GxExpectation("expect_column_values_to_be_json_parseable", {})),
+        ]
+    if col.type == "object":
+        return [
+            (
+                f"{c} is JSON object",
+                GxExpectation("expect_column_values_to_match_regex", {"regex": OBJECT_RE}),
+            ),
             (f"{c} is valid JSON", GxExpectation("expect_column_values_to_be_json_parseable", {})),
         ]
     # string: free text; where the format is opened in spreadsheets, formula-looking

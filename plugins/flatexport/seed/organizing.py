@@ -25,12 +25,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from flatexport.seed.load import open_sink
 from flatexport.seed.organizing_schema import ORGANIZING_DDL, ORGANIZING_INDEXES, ORGANIZING_TABLES, columns
+
+if TYPE_CHECKING:
+    from flatexport.specs import ReportSpec
 
 ID_BLOCK = 10**8
 BULK_OFFSET = 1000
@@ -826,6 +830,19 @@ def generate_organizing(
         t: typed(t, pd.concat([f for f in frames if len(f)], ignore_index=True))
         for t, frames in parts.items()
     }
+
+
+def sample_scope(spec: ReportSpec, org: str, orgs: Sequence[str] | None = None) -> dict[str, int]:
+    """A scope of an organizing report with rows in the generated data of ``org``: the
+    catalogue's main list, or the action of the type the report runs on (any action
+    report: the P2P action, which has every kind of row). {} for an org-wide report."""
+    ids = Ids((default_orgs() if orgs is None else list(orgs)).index(org) + 1)
+    scope = spec.options.scope
+    if scope == "contact_list":
+        return {"contact_list_id": ids(MAIN_LIST)}
+    if scope == "action":
+        return {"action_id": ids(VIDEO if spec.options.action_type == "VideoStory" else P2P)}
+    return {}
 
 
 def seed_organizing(

@@ -173,13 +173,30 @@ CREATE TABLE planroom_activity (
         "planroom.md",
     ),
 ]
+
+
+def _organizing_tables() -> list[SourceTable]:
+    """contracts/organizing.md section 1, declared in ``organizing_schema`` (which the
+    organizing generator and tests read directly), with each table's indexes."""
+    from flatexport.seed.organizing_schema import ORGANIZING_DDL, ORGANIZING_INDEXES
+
+    def indexes(table: str) -> tuple[str, ...]:
+        return tuple(i for i in ORGANIZING_INDEXES if re.search(rf"\bON {table} \(", i))
+
+    return [SourceTable(name, ddl, "organizing.md", indexes(name)) for name, ddl in ORGANIZING_DDL.items()]
+
+
+_TABLES += _organizing_tables()
 SOURCE_TABLES: dict[str, SourceTable] = {t.name: t for t in _TABLES}
+_READ = re.compile(r"\b(?:FROM|JOIN)\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
 
 
 def tables_read_by(sql: str) -> list[SourceTable]:
-    """The source tables a query names (outside comments), in declaration order."""
-    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", strip_comments(sql)))
-    return [t for t in SOURCE_TABLES.values() if t.name in words]
+    """The source tables a query reads (``FROM`` / ``JOIN`` targets outside comments), in
+    declaration order. Only those: a column or alias that shares a table's name (a
+    ``tags`` column, a ``messages`` CTE) is not a read of that table."""
+    read = set(_READ.findall(strip_comments(sql)))
+    return [t for t in SOURCE_TABLES.values() if t.name in read]
 
 
 # The clickstream generator's and the test loaders' names for its table.

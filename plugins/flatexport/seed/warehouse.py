@@ -26,4 +26,21 @@ def seed_all(
     per_org = seed_activity(url, default_orgs(), DEMO_DAYS, events_per_org_day=activity_events, seed=seed)
     counts["activity_events"] = sum(per_org.values())
     counts.update(seed_planroom(url, default_orgs(), DEMO_DAYS, seed=seed))
+    from flatexport.seed.organizing import seed_organizing
+
+    # the organizing tables hold each org's history up to the last demo day
+    counts.update(seed_organizing(url, default_orgs(), as_of=DEMO_DAYS[-1], seed=seed))
     return counts
+
+
+def sample_scope(report: str, org_id: str) -> dict[str, object]:
+    """A scope of ``report`` with rows for ``org_id`` in the sample warehouse ({} for a
+    report of the whole org): what the demo, the docs and the report matrices use."""
+    from flatexport.specs import load_spec
+
+    spec = load_spec(report)
+    if spec.family == "organizing":
+        from flatexport.seed.organizing import sample_scope as organizing_scope
+
+        return organizing_scope(spec, org_id)
+    return {}

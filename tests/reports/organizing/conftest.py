@@ -1,7 +1,7 @@
 """One warehouse per engine, loaded once with the hand-built rows of ``data.py``, and a
-helper that runs a report the way the organizing family will: the report's SQL through
-the engine's extract (bound parameters, DuckDB chunks or a PostgreSQL cursor), then the
-pure functions of ``organizing_support``.
+helper that exports a report the way a customer gets it: ``run_export`` (the engine's one
+path: scope check, the report's SQL with bound parameters, the organizing family's
+flattening, the writer) into a real file, read back with an RFC 4180 reader.
 
 Every test that takes ``wh`` runs on DuckDB and on PostgreSQL. The warehouses are
 read-only and shared by the session: loading them once keeps the suite light on a
@@ -10,54 +10,59 @@ machine shared by several engineers (a database per test would cost ~0.5 s each)
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import gzip
+import io
+import itertools
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from flatexport.export import run_export, run_export_as_of
 from flatexport.extract import iter_batches, read_sql_file
-from flatexport.families.organizing_support import custom_field_pivot, tag_pivot, with_json_cells
+from flatexport.formats import get_format
 from flatexport.paths import include_dir
 from flatexport.seed.organizing import frames_from_rows, load_organizing
+from flatexport.specs import ColumnSpec, load_spec
+from flatexport.staged import StagedFile
+from flatexport.subscriptions import Subscription
 from tests.conftest import PG_ADMIN_URL
-from tests.reports.organizing.contract import FIELD_PIVOTS, HEADERS, TAG_PIVOTS
 from tests.reports.organizing.data import CUTOFF, ROWS
 
 BACKENDS = ["duckdb", "postgres"]
+DS = (CUTOFF - dt.timedelta(days=1)).date()  # the report day whose nightly cutoff is CUTOFF
+_RUN = itertools.count()
 
 
-def plain(value: Any) -> Any:
-    """A cell as a plain Python value, whichever engine produced it: None for every kind of
-    missing, int/bool for numpy scalars, lists for arrays, aware UTC datetimes."""
-    if value is None or value is pd.NA or value is pd.NaT:
+def typed_cell(text: str, col: ColumnSpec) -> Any:
+    """A CSV cell as a Python value by its column's type, to state expectations simply:
+    None for an empty cell, int, bool (``true``/``false``), an aware datetime; text (JSON
+    cells included) exactly as the file has it."""
+    if text == "":
         return None
-    if isinstance(value, float) and value != value:
-        return None
-    if isinstance(value, np.ndarray):
-        return [plain(v) for v in value]
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, pd.Timestamp):
-        value = value.to_pydatetime()
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC)
-    return value
+    if col.type == "integer":
+        return int(text)
+    if col.type == "boolean":
+        return {"true": True, "false": False}[text]
+    if col.type == "datetime":
+        return dt.datetime.fromisoformat(text)
+    return text
 
 
 @dataclass
 class Result:
-    header: list[str]
-    rows: list[dict[str, Any]]
+    staged: StagedFile
+    text: str  # the file as written (decompressed)
+    header: list[str]  # the header row as written (CSV) or the keys (JSON Lines)
+    rows: list[dict[str, Any]]  # header -> typed cell (CSV) or the JSON value (JSON Lines)
 
     def column(self, name: str) -> list[Any]:
         return [r[name] for r in self.rows]
@@ -70,34 +75,70 @@ class Result:
 class Warehouse:
     backend: str
     url: str
+    out: Path
 
     def extract(
         self, report: str, org: str = "o1", cutoff: dt.datetime = CUTOFF, **scope: Any
-    ) -> pd.DataFrame:
-        """The report query's rows (None when it returned none)."""
+    ) -> pd.DataFrame | None:
+        """The report query's rows as the engine extracts them (None when it returned none)."""
         sql = read_sql_file(include_dir() / "sql" / report / "extract.sql")
         params = {"org_id": org, "cutoff": cutoff, "action_id": None, "contact_list_id": None, **scope}
         batches = list(iter_batches(sql, params, self.url))
         return pd.concat(batches, ignore_index=True) if batches else None
 
-    def export(self, report: str, org: str = "o1", cutoff: dt.datetime = CUTOFF, **scope: Any) -> Result:
-        """Rows as the file will hold them (before CSV rendering), keyed by header."""
-        fixed = HEADERS[report]
-        frame = self.extract(report, org, cutoff, **scope)
-        if frame is None:
-            return Result(list(fixed), [])
-        if report in TAG_PIVOTS or report in FIELD_PIVOTS:
-            pivot = tag_pivot if report in TAG_PIVOTS else custom_field_pivot
-            columns, out = pivot(frame, fixed)
-            out = out.rename(columns={c.key: c.header for c in columns})
+    def subscription(
+        self, report: str, org: str = "o1", fmt: str = "csv", timezone: str = "UTC", **scope: Any
+    ):
+        return Subscription(
+            id=next(_RUN),
+            org_id=org,
+            report=report,
+            destination="file:///unused",
+            format=fmt,
+            timezone=timezone,
+            scope=scope,
+        )
+
+    def export(
+        self,
+        report: str,
+        org: str = "o1",
+        ds: dt.date | str = DS,
+        *,
+        as_of: dt.datetime | None = None,
+        fmt: str = "csv",
+        timezone: str = "UTC",
+        **scope: Any,
+    ) -> Result:
+        """The file a customer gets: the nightly file for ``ds`` in ``timezone``, or the
+        on-demand file as of ``as_of``; rows keyed by the header as written."""
+        sub = self.subscription(report, org, fmt, timezone, **scope)
+        out = self.out / f"{report}_{sub.id}.{fmt}"
+        if as_of is None:
+            staged = run_export(sub, ds, source_url=self.url, out_path=out)
         else:
-            out = with_json_cells(frame, fixed)
-        header = list(out.columns)
-        rows = [
-            {h: plain(v) for h, v in zip(header, values, strict=True)}
-            for values in out.itertuples(index=False)
-        ]
-        return Result(header, rows)
+            staged = run_export_as_of(sub, as_of, source_url=self.url, out_path=out)
+        return read_result(staged)
+
+
+def read_result(staged: StagedFile) -> Result:
+    fmt = get_format(staged.format)
+    raw = Path(staged.path).read_bytes()
+    text = (gzip.decompress(raw) if fmt.gzip else raw).decode("utf-8")
+    if fmt.base == "jsonl":
+        rows = [json.loads(line) for line in text.splitlines()]
+        return Result(staged, text, list(staged.columns), rows)
+    spec = load_spec(staged.report)
+    by_header = {fmt.column_key(c): c for c in spec.columns}
+    pivot = next((c for c in spec.columns if c.rule_kind.endswith("_pivot")), None)
+    table = list(csv.reader(io.StringIO(text, newline="")))
+    header = table[0]
+    types = [by_header.get(h, pivot) for h in header]
+    rows = [
+        {h: typed_cell(cell, col) for h, cell, col in zip(header, line, types, strict=True)}
+        for line in table[1:]
+    ]
+    return Result(staged, text, header, rows)
 
 
 def _create_pg_database() -> str:
@@ -139,5 +180,5 @@ def organizing_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
 
 
 @pytest.fixture(params=BACKENDS)
-def wh(request: pytest.FixtureRequest, organizing_urls: dict[str, str]) -> Warehouse:
-    return Warehouse(request.param, organizing_urls[request.param])
+def wh(request: pytest.FixtureRequest, organizing_urls: dict[str, str], tmp_path: Path) -> Warehouse:
+    return Warehouse(request.param, organizing_urls[request.param], tmp_path)

@@ -217,11 +217,11 @@ def test_video_stories_by_time_then_id(wh):
         "user_email": "ada@o1.example",
         "user_full_name": "Ada Admin",
         "action_name": "Share your story",
-        "created_at": ts("2024-11-03 10:00:00.700000"),
+        "created_at": ts("2024-11-03 10:00:00"),  # stored 10:00:00.7: the file shows the second
         "testimonial_first_name": "Maria",
         "testimonial_last_name": "Story",
         "testimonial_email": "maria@stories.example",
-        "note": "@channel watch this",
+        "note": "'@channel watch this",  # formula-guarded
         "media_url": "https://media.example/901.mp4",
         "video_story_id": 901,
     }

@@ -29,11 +29,13 @@ def scope_with_rows(report: str) -> dict[str, int]:
 
 
 def scope_without_rows(report: str) -> dict[str, int]:
-    """Action 505 has no activity; list 342 has no contacts; o1 has no such org-wide rows
-    at a cutoff before anything happened."""
+    """Action 505 has no activity; list 342 has no contacts; the VideoStory action 503 has
+    no story yet, and o1 no org-wide rows, at a cutoff before anything happened."""
     if report == "contacts":
         return {"contact_list_id": 342}
-    if report.startswith("action_") or report == "video_stories":
+    if report == "video_stories":
+        return {"action_id": 503}
+    if report.startswith("action_"):
         return {"action_id": 505}
     return {}
 
@@ -95,7 +97,7 @@ def test_empty_scope_gives_only_the_header(wh, report):
     import datetime as dt
 
     cutoff = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)  # before anything in the fixture
-    result = wh.export(report, cutoff=cutoff, **scope_without_rows(report))
+    result = wh.export(report, as_of=cutoff, **scope_without_rows(report))
     assert result.rows == []
     assert result.header == HEADERS[report]
     assert (

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from flatexport.errors import InputError
 from flatexport.extract import read_sql_file
 from flatexport.paths import include_dir
 from flatexport.seed.organizing_schema import ORGANIZING_TABLES
@@ -88,7 +89,9 @@ def test_person_of_another_org_leaves_the_cells_empty(wh):
 
 def test_contacts_and_memberships_pointing_across_orgs_are_not_listed(wh):
     assert 1302 not in wh.export("contacts", contact_list_id=341).column("contact_id")
-    assert wh.export("contacts", contact_list_id=351).rows == []  # o2's list, asked for by o1
+    with pytest.raises(InputError, match="^unknown contact list 351 for org o1$"):
+        wh.export("contacts", contact_list_id=351)  # o2's list, asked for by o1: refused, no file
+    assert wh.extract("contacts", contact_list_id=351) is None  # and the query re-checks the list's org
     teams = [(r["user_id"], r["team_id"]) for r in wh.export("teams").rows]
     assert (102, 1201) not in teams and (1101, 201) not in teams
     assert [(r["user_id"], r["team_id"]) for r in wh.export("teams", org="o2").rows] == [(1101, 1201)]
@@ -100,9 +103,13 @@ def test_list_of_another_org_has_no_name(wh):
 
 
 @pytest.mark.parametrize("report", ACTION_SCOPED)
-def test_action_of_another_org_gives_no_rows(wh, report):
-    assert wh.export(report, action_id=551).rows == []
-    assert wh.export(report, action_id=552).rows == []
+def test_action_of_another_org_is_refused_and_its_rows_never_read(wh, report):
+    for action in (551, 552):  # o2's P2P and VideoStory actions
+        with pytest.raises(InputError, match=f"^unknown action {action} for org o1$"):
+            wh.export(report, action_id=action)
+        assert not list(wh.out.glob(f"{report}_*"))  # no file, not even a header
+        # the queries filter the action by org too, should a scope ever get past the check
+        assert wh.extract(report, action_id=action) is None
 
 
 def test_engage_files_hold_only_the_orgs_reports(wh):
@@ -115,8 +122,9 @@ def test_engage_files_hold_only_the_orgs_reports(wh):
 
 
 def test_stories_on_another_orgs_action_never_appear(wh):
+    # 1901: o2's row on o1's action; 905: o1's row on o2's action
     assert wh.export("video_stories", action_id=503).column("video_story_id") == [901, 902, 904]
-    assert wh.export("video_stories", action_id=552).rows == []
+    assert wh.export("video_stories", org="o2", action_id=552).column("video_story_id") == [1902]
 
 
 # --- the cutoff ---------------------------------------------------------------------------
@@ -138,50 +146,69 @@ LATE_ROWS = {
 @pytest.mark.parametrize("report", sorted(LATE_ROWS))
 def test_rows_created_after_the_cutoff_are_left_out(wh, report):
     scope, key, late = LATE_ROWS[report]
-    before = set(wh.export(report, cutoff=CUTOFF, **scope).column(key))
-    after = set(wh.export(report, cutoff=AFTER_LATE, **scope).column(key))
+    before = set(wh.export(report, as_of=CUTOFF, **scope).column(key))
+    after = set(wh.export(report, as_of=AFTER_LATE, **scope).column(key))
     assert not before & late
     assert after - before == late
 
 
 def test_cutoff_is_exclusive(wh):
-    assert 105 not in wh.export("users", cutoff=LATE).column("user_id")
-    assert 105 in wh.export("users", cutoff=LATE + dt.timedelta(seconds=1)).column("user_id")
+    assert 105 not in wh.export("users", as_of=LATE).column("user_id")
+    assert 105 in wh.export("users", as_of=LATE + dt.timedelta(seconds=1)).column("user_id")
 
 
 def test_late_memberships_and_pairs_are_left_out(wh):
     teams = {(r["user_id"], r["team_id"]) for r in wh.export("teams").rows}
-    later = {(r["user_id"], r["team_id"]) for r in wh.export("teams", cutoff=AFTER_LATE).rows}
+    later = {(r["user_id"], r["team_id"]) for r in wh.export("teams", as_of=AFTER_LATE).rows}
     assert later - teams == {(102, 202), (105, 201)}
     pairs = {(r["action_id"], r["sender_user_id"], r["receiver_id"]) for r in wh.export("user_details").rows}
     assert (502, 101, 306) not in pairs
     assert (502, 101, 306) in {
         (r["action_id"], r["sender_user_id"], r["receiver_id"])
-        for r in wh.export("user_details", cutoff=AFTER_LATE).rows
+        for r in wh.export("user_details", as_of=AFTER_LATE).rows
     }
 
 
 def test_late_recipients_do_not_count(wh):
     assert wh.export("actions").by("action_id")[502]["users_sent"] == 3
-    assert wh.export("actions", cutoff=AFTER_LATE).by("action_id")[502]["users_sent"] == 4
+    assert wh.export("actions", as_of=AFTER_LATE).by("action_id")[502]["users_sent"] == 4
 
 
 def test_late_reports_change_no_tag_or_value(wh):
     tags = wh.export("action_tags", action_id=502)
     assert "Late tag" not in tags.header
-    assert "Late tag" in wh.export("action_tags", action_id=502, cutoff=AFTER_LATE).header
+    assert "Late tag" in wh.export("action_tags", action_id=502, as_of=AFTER_LATE).header
     fields = wh.export("action_custom_fields", action_id=502).by("reportable_id")[301]
     assert fields["Employer"] == "Globex"
-    later = wh.export("action_custom_fields", action_id=502, cutoff=AFTER_LATE).by("reportable_id")[301]
+    later = wh.export("action_custom_fields", action_id=502, as_of=AFTER_LATE).by("reportable_id")[301]
     assert later["Employer"] == "Late Corp"
     engage = wh.export("engage_custom_fields").by("reportable_id")[301]
     assert engage["Employer"] == "Fair Corp"
 
 
-def test_cutoff_in_another_zone_is_the_same_instant(wh):
-    """The nightly run for D in America/Chicago ends at 00:00 CST of D+1 = 06:00 UTC: the
-    message at 03:00 UTC is in, the one at 08:00 UTC is not, whatever the session zone."""
-    chicago = dt.datetime(2024, 11, 5, tzinfo=ZoneInfo("America/Chicago"))
-    ids = wh.export("messages", cutoff=chicago, action_id=502).column("message_id")
+def test_nightly_cutoff_is_midnight_of_the_next_day_in_the_subscription_zone(wh):
+    """The nightly file for D in America/Chicago holds what was created before 00:00 CST of
+    D+1 = 06:00 UTC: the message at 03:00 UTC is in, the one at 08:00 UTC is not; in UTC
+    neither is. The file is named after D either way, and its manifest window ends at
+    the cutoff, with no start."""
+    chicago = wh.export("messages", timezone="America/Chicago", action_id=502)
+    ids = chicago.column("message_id")
     assert 616 in ids and 607 not in ids
-    assert 616 not in wh.export("messages", cutoff=CUTOFF, action_id=502).column("message_id")
+    assert 616 not in wh.export("messages", action_id=502).column("message_id")
+    assert chicago.staged.name == "messages_action-502_2024-11-04.csv"
+    assert (chicago.staged.window_start, chicago.staged.window_end) == ("", "2024-11-05T06:00:00+00:00")
+    same = wh.export(
+        "messages", as_of=dt.datetime(2024, 11, 5, tzinfo=ZoneInfo("America/Chicago")), action_id=502
+    )
+    assert same.column("message_id") == ids  # the same instant, asked for on demand
+
+
+def test_on_demand_cutoff_is_the_moment_in_utc_and_names_its_utc_date(wh):
+    """An on-demand request at 2024-11-04 23:30:00.6 in Chicago (05:30 UTC on the 5th) holds
+    rows created before 05:30:00 UTC, shows times in UTC, and is named after the 5th."""
+    moment = dt.datetime(2024, 11, 4, 23, 30, 0, 600000, tzinfo=ZoneInfo("America/Chicago"))
+    result = wh.export("messages", as_of=moment, action_id=502)
+    assert result.staged.name == "messages_action-502_2024-11-05.csv"
+    assert result.staged.window_end == "2024-11-05T05:30:00+00:00"
+    assert 616 in result.column("message_id")  # 03:00 UTC
+    assert all(r["created_at"].utcoffset() == dt.timedelta(0) for r in result.rows)

@@ -76,7 +76,7 @@ def test_contacts_own_message_has_no_script_type(wh):
         101,
     )
     assert reply["script_type"] is None
-    assert reply["body"] == "=1+1"  # guarded by the writer, not altered here
+    assert reply["body"] == "'=1+1"  # formula-guarded in the file
 
 
 def test_message_row_columns(wh):
@@ -98,7 +98,7 @@ def test_message_row_columns(wh):
         "aasm_state": "sent",
         "error_code": None,
         "twilio_status": "delivered",
-        "body": "-5 degrees,\nstill voting!",
+        "body": "'-5 degrees,\nstill voting!",  # formula-guarded, the new line kept in the cell
         "script_type": "Response",
         "message_id": 603,
         "created_at": ts("2024-11-01 10:10:00"),

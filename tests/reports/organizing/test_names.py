@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from flatexport.families.organizing_support import (
-    PivotColumn,
     action_type_refusal,
     assign_names,
     custom_fields_cell,
@@ -16,6 +15,7 @@ from flatexport.families.organizing_support import (
     tags_cell,
     unknown_scope,
 )
+from flatexport.formula import guard
 
 
 @pytest.mark.parametrize(
@@ -69,15 +69,9 @@ def test_collision_is_checked_as_headers_are_written():
     """'=a' is written "'=a" by the formula guard: a name already spelled "'=a" must not
     give a second column with the same header."""
     names = assign_names([(1, "=a"), (2, "'=a")], "tag")
-    headers = [PivotColumn("tag", i, n).header for i, n in names.items()]
+    headers = [guard(n) for n in names.values()]  # as the CSV header writes them
     assert len(set(headers)) == 2
     assert names == {2: "'=a", 1: "=a (1)"}
-
-
-def test_pivot_header_is_formula_guarded_after_naming():
-    assert PivotColumn("tag", 809, "=SUM(A1)").header == "'=SUM(A1)"
-    assert PivotColumn("custom_field", 859, "+Plus field").header == "'+Plus field"
-    assert PivotColumn("tag", 1, "-1").header == "-1"  # a plain number is not a formula
 
 
 def test_json_cell_is_compact_sorted_and_keeps_non_ascii():
@@ -116,12 +110,12 @@ def test_scope_refusal_messages():
     assert unknown_scope("action", 551, "o1") == "unknown action 551 for org o1"
     assert unknown_scope("contact list", 351, "o1") == "unknown contact list 351 for org o1"
     assert (
-        action_type_refusal("action_contacts", 501, "TextaFriend")
+        action_type_refusal("action_contacts", "TextaList", 501, "TextaFriend")
         == "action_contacts needs a peer-to-peer (TextaList) action; action 501 is TextaFriend"
     )
     assert (
-        action_type_refusal("video_stories", 502, "TextaList")
+        action_type_refusal("video_stories", "VideoStory", 502, "TextaList")
         == "video_stories needs a VideoStory action; action 502 is TextaList"
     )
-    assert action_type_refusal("action_contacts", 502, "TextaList") is None
-    assert action_type_refusal("action_reports", 503, "VideoStory") is None  # any action type
+    assert action_type_refusal("action_contacts", "TextaList", 502, "TextaList") is None
+    assert action_type_refusal("action_reports", None, 503, "VideoStory") is None  # any action type

@@ -101,7 +101,7 @@ def test_custom_field_cell_is_the_latest_non_empty_value(wh):
 def test_custom_field_values_keep_their_text(wh):
     noah = wh.export("action_custom_fields", action_id=502).by("reportable_id")[302]
     assert {c: noah[c] for c in ACTION_FIELD_COLUMNS if noah[c]} == {
-        "'+Plus field": "=2+2",  # the writer guards the cell
+        "'+Plus field": "'=2+2",  # the writer guards the cell
         "Employer (857)": "E2",
         "Notes multi": "multi\nline",
         "custom_field_856": "yes",

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from flatexport.control import actions
+from flatexport.control import operations
 from flatexport.control.cli import destinations
 from flatexport.control.store import ControlStore
 from flatexport.errors import InputError
@@ -25,14 +25,14 @@ def db(sqlite_url: str, include_dir: Path, monkeypatch: pytest.MonkeyPatch) -> C
 
 
 def _add(store: ControlStore, folder: Path, **opts) -> int:
-    return actions.add_subscription(store, "acme", "clickstream", folder.as_uri(), **opts).subscription.id
+    return operations.add_subscription(store, "acme", "clickstream", folder.as_uri(), **opts).subscription.id
 
 
 def test_edit_changes_settings_and_keeps_identity(db: ControlStore, tmp_path: Path) -> None:
     sub_id = _add(db, tmp_path / "old", columns="event_id,page_url", timezone="America/Chicago")
-    actions.set_enabled(db, sub_id, False)
+    operations.set_enabled(db, sub_id, False)
 
-    outcome = actions.edit_subscription(
+    outcome = operations.edit_subscription(
         db, str(sub_id), (tmp_path / "new").as_uri(), "jsonl.gz", timezone="Europe/Paris", exclude_pii=True
     )
     assert (
@@ -61,7 +61,7 @@ def test_edit_runs_the_checks_of_add_with_its_messages(
     before = db.get(sub_id)
     url = url or (tmp_path / "b").as_uri()
     with pytest.raises(InputError) as edit_error:
-        actions.edit_subscription(db, sub_id, url, **opts)
+        operations.edit_subscription(db, sub_id, url, **opts)
     assert message in str(edit_error.value)
     assert db.get(sub_id) == before
 
@@ -76,18 +76,18 @@ def test_edit_refuses_another_subscriptions_destination(db: ControlStore, tmp_pa
     first = _add(db, tmp_path / "a")
     second = _add(db, tmp_path / "b")
     with pytest.raises(InputError, match=f"subscription {first}: acme clickstream .* already exists"):
-        actions.edit_subscription(db, second, (tmp_path / "a").as_uri())
+        operations.edit_subscription(db, second, (tmp_path / "a").as_uri())
     # Saving a subscription unchanged is not a duplicate of itself.
-    assert actions.edit_subscription(db, first, (tmp_path / "a").as_uri()).subscription.id == first
+    assert operations.edit_subscription(db, first, (tmp_path / "a").as_uri()).subscription.id == first
 
 
 def test_probe_outcome_and_missing_ids(db: ControlStore, tmp_path: Path) -> None:
     sub_id = _add(db, tmp_path / "out")
-    outcome = actions.probe_destination(db, sub_id)
+    outcome = operations.probe_destination(db, sub_id)
     assert outcome.message.startswith(f"ok: subscription {sub_id}: acme clickstream")
     assert outcome.share_with is None  # only Drive has an address to share with
-    for action in (actions.probe_destination, actions.remove_subscription):
+    for action in (operations.probe_destination, operations.remove_subscription):
         with pytest.raises(InputError, match="no subscription 77"):
             action(db, "77")
     with pytest.raises(InputError, match="subscription id must be a number, not '1; drop'"):
-        actions.edit_subscription(db, "1; drop", (tmp_path / "x").as_uri())
+        operations.edit_subscription(db, "1; drop", (tmp_path / "x").as_uri())

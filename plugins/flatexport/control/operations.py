@@ -87,8 +87,19 @@ def subscription_fields(org_id: str, report: str, url: str, fmt: str, opts: dict
     }
 
 
+def _check_scope_in_source(sub: Subscription) -> None:
+    """An action, list or company must be the org's, in the source the nightly run reads."""
+    from flatexport.airflow_support.tasks import source_url_for_run
+    from flatexport.export import check_scope
+    from flatexport.families import parse_scope
+    from flatexport.specs import load_spec
+
+    spec = load_spec(sub.report)
+    check_scope(spec, sub.org_id, parse_scope(spec, sub.scope), source_url_for_run(None))
+
+
 def _refuse_duplicate(store: ControlStore, sub: Subscription, *, other_than: int | None = None) -> None:
-    existing = store.find(sub.org_id, sub.report, sub.destination)
+    existing = store.find(sub.org_id, sub.report, sub.destination, sub.scope)
     if existing is not None and existing.id != other_than:
         raise InputError(f"{describe(existing)} already exists")
 
@@ -102,6 +113,7 @@ def add_subscription(
 
     opts.setdefault("timezone", "UTC")
     sub = validate_subscription(build_subscription(subscription_fields(org_id, report, url, fmt, opts)))
+    _check_scope_in_source(sub)
     _refuse_duplicate(store, sub)
     saved = store.add_subscription(sub)
     state = "" if saved.enabled else " (disabled)"
@@ -125,6 +137,7 @@ def edit_subscription(
     fields = subscription_fields(current.org_id, current.report, url, fmt, opts)
     fields["enabled"] = current.enabled
     sub = validate_subscription(build_subscription({**current.model_dump(), **fields}, current.id))
+    _check_scope_in_source(sub)
     _refuse_duplicate(store, sub, other_than=current.id)
     saved = store.update_subscription(sub)
     return Outcome(f"updated {describe(saved)}", saved)

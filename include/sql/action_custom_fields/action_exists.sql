@@ -1,0 +1,1 @@
+../organizing_checks/action_exists.sql

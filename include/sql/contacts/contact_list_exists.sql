@@ -1,0 +1,1 @@
+../organizing_checks/contact_list_exists.sql

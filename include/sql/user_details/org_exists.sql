@@ -1,0 +1,1 @@
+../organizing_checks/org_exists.sql
