@@ -11,6 +11,7 @@ import os
 from typing import Any
 
 from flatexport.airflow_support.run_day import check_orgs_known, org_filter, report_day
+from flatexport.restatement import record_fingerprint
 from flatexport.settings import get_settings
 from flatexport.specs import file_name, load_spec
 from flatexport.staged import StagedFile
@@ -57,7 +58,10 @@ def export(sub: dict[str, Any], context: dict[str, Any], store=None) -> dict[str
         context["run_id"], subscription, ds, file_name(spec, ds, subscription.format, subscription.scope)
     )
     with outcome_recorded(store, attempt):
-        staged = export_step(subscription, ds, source_url=source_url_for_run())
+        source_url = source_url_for_run()
+        # read before the export: a row landing during it moves the fingerprint (late data)
+        record_fingerprint(store, attempt, subscription, ds, source_url)
+        staged = export_step(subscription, ds, source_url=source_url)
     return {"staged": staged.to_xcom(), "attempt": attempt}
 
 
