@@ -578,8 +578,14 @@ def backfill_command():
                 )
             if no_wait:
                 return
-            with Progress(len(request.days)) as progress:
-                outcomes = watch(request, backfill_id, progress, store)
+            try:
+                with Progress(len(request.days)) as progress:
+                    outcomes = watch(request, backfill_id, progress, store)
+            except KeyboardInterrupt:
+                click.echo(
+                    f"stopped following; backfill {backfill_id} goes on in Airflow (the DAG's Backfills tab)"
+                )
+                sys.exit(130)
         click.echo(summarize(outcomes))
         if any(o.status == "failed" for o in outcomes):
             sys.exit(1)
