@@ -347,20 +347,32 @@ def active_backfills(dag_id: str) -> list[ActiveBackfill]:
         ]
 
 
-def refuse_overlap(request: Request, active: list[ActiveBackfill]) -> None:
+def refuse_overlap(request: Request, active: list[ActiveBackfill], overlapping_only: bool = False) -> None:
     """A range overlapping a running backfill would deliver those days twice at once; and
-    Airflow runs one backfill per DAG at a time. Either way: refused, in words."""
+    Airflow runs one backfill per DAG at a time (``overlapping_only``: a --local run, which
+    Airflow does not run). Either way: refused, in words."""
     for other in active:
         if other.start <= request.end and request.start <= other.end:
             raise InputError(
                 f"{request.start} to {request.end} overlaps {other.describe()}, which is still running: "
                 "wait for it to finish, or cancel it in Airflow (the DAG's Backfills tab), then try again"
             )
-    if active:
+    if active and not overlapping_only:
         raise InputError(
             f"{active[0].describe()} is still running, and Airflow runs one backfill per DAG at a time: "
             "wait for it to finish, or cancel it in Airflow (the DAG's Backfills tab), then try again"
         )
+
+
+def refuse_local_overlap(request: Request) -> None:
+    """A --local run next to an Airflow deployment still must not deliver days a running
+    backfill is delivering; without an Airflow metadata database there is nothing to ask."""
+    try:
+        active = active_backfills(request.dag_id)
+    except Exception as exc:  # no Airflow here (a laptop): nothing can be running
+        log.debug("no Airflow backfills to check against: %s", exc)
+        return
+    refuse_overlap(request, active, overlapping_only=True)
 
 
 def _midnight(day: dt.date) -> dt.datetime:
@@ -564,6 +576,7 @@ def backfill_command():
             )
             return
         if local:
+            refuse_local_overlap(request)
             click.echo(f"backfill in this process: {request.describe()}")
             with Progress(len(request.days)) as progress:
                 outcomes = run_local(request, progress, store)

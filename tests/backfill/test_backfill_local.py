@@ -146,3 +146,33 @@ def test_on_a_terminal_progress_is_a_bar() -> None:
     text = out.getvalue()
     assert "2024-11-04  delivered  2 file(s)" in text
     assert "━" in text and "1/2" in text  # rich's bar and its count
+
+
+def test_a_local_range_overlapping_a_running_airflow_backfill_is_refused(airflow_db, orgs) -> None:
+    from airflow.models.backfill import Backfill
+    from airflow.utils.session import create_session
+
+    def midnight(day: dt.date) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC)
+
+    with create_session() as session:
+        running = Backfill(
+            dag_id="clickstream_daily", from_date=midnight(D2), to_date=midnight(D4), dag_run_conf={}
+        )
+        session.add(running)
+        session.flush()
+        backfill_id = running.id
+    try:
+        result = invoke("--from", str(D1), "--to", str(D2), "--org", "org_a", "--local")
+        assert result.exit_code == 1
+        assert result.output.strip().splitlines()[-1] == (
+            f"error: 2024-11-04 to 2024-11-05 overlaps backfill {backfill_id} of clickstream_daily "
+            "(2024-11-05 to 2024-11-07), which is still running: wait for it to finish, or cancel it "
+            "in Airflow (the DAG's Backfills tab), then try again"
+        )
+        assert orgs["store"].deliveries() == []
+        # a range it does not cover is this process's own business
+        assert invoke("--from", str(D1), "--to", str(D1), "--org", "org_a", "--local").exit_code == 0
+    finally:
+        with create_session() as session:
+            session.delete(session.get(Backfill, backfill_id))
