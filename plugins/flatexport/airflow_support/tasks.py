@@ -11,7 +11,6 @@ import os
 from typing import Any
 
 from flatexport.airflow_support.run_day import check_orgs_known, org_filter, report_day
-from flatexport.restatement import record_fingerprint
 from flatexport.settings import get_settings
 from flatexport.specs import file_name, load_spec
 from flatexport.staged import StagedFile
@@ -49,6 +48,7 @@ def window_closes_at(sub: dict[str, Any], ds: dt.date) -> dt.datetime:
 
 def export(sub: dict[str, Any], context: dict[str, Any], store=None) -> dict[str, Any]:
     from flatexport.pipeline import control_store, export_step, outcome_recorded
+    from flatexport.restatement import record_fingerprint
 
     store = store or control_store()
     subscription = Subscription.model_validate(sub)
