@@ -18,7 +18,7 @@ import pytest
 from flatexport.control.store import ControlStore
 from flatexport.destinations import SCHEMES
 from flatexport.errors import CUSTOMER_CAUSES, CustomerAction, DeliveryError, customer_action, is_retryable
-from flatexport.notices import notices_sent
+from flatexport.notices import CAUSE_TEXT, notices_sent
 from tests.notices.conftest import Inbox, body_text, free_port
 from tests.notices.test_notices import deliver_and_fail, deny_writes, staged_for
 from tests.support.drive_server import DriveServer
@@ -173,6 +173,7 @@ def test_customer_action_is_the_one_place_that_decides() -> None:
         "storage_full",
         "permission_denied",
     }
+    assert set(CAUSE_TEXT) == set(CUSTOMER_CAUSES)  # every cause can be put in the customer's words
     with pytest.raises(ValueError, match="unknown customer-side cause"):
         CustomerAction("our_bug", "Nothing to do.")
 

@@ -129,7 +129,7 @@ def _edit_params() -> list[click.Parameter]:
 @handle_errors
 def _edit(sub_id: str, **given: Any) -> None:
     """Change a subscription; every option left out keeps its value (--contact '' removes
-    the contact). Checked exactly as ``add`` checks a new one, and as the console's edit."""
+    the contact). Checked exactly as add checks a new one, as the console's edit is."""
     from flatexport.console import forms
 
     store = _store()
