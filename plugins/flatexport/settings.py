@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     )
     alert_smtp_conn_id: str | None = Field(None, description="smtp connection for quality alerts.")
     alert_webhook_conn_id: str | None = Field(None, description="http connection for alert webhooks.")
+    notice_smtp_conn_id: str | None = Field(
+        None, description="smtp connection for failure notices to a subscription's contact."
+    )
 
     @field_validator("duckdb_memory_limit")
     @classmethod

@@ -10,7 +10,7 @@ older rows stay valid; a day delivered before this revision has no fingerprint a
 never restated automatically.
 
 Revision ID: 0005
-Revises: 0003 (the lead re-chains at merge)
+Revises: 0006 (after the contact notices; the lead may re-chain)
 Create Date: 2026-11-30
 """
 
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | Sequence[str] | None = "0003"
+down_revision: str | Sequence[str] | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
