@@ -208,9 +208,11 @@ def dag_test(dag_id: str, ds: dt.date) -> None:
 
 def _register_optional() -> None:
     """Commands that live with their subsystem (control plane, quality, sample data)."""
+    from flatexport.backfill import backfill_command
     from flatexport.seed.cli import seed
 
     main.add_command(seed)
+    main.add_command(backfill_command())
     try:
         from flatexport.control.cli import deliveries, destinations
 

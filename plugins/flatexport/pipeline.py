@@ -101,12 +101,16 @@ def guard_tenant(sub: Subscription, staged: StagedFile) -> None:
 
 
 def deliver_step(
-    sub: Subscription, staged: StagedFile, quality: dict[str, Any] | None = None
+    sub: Subscription,
+    staged: StagedFile,
+    quality: dict[str, Any] | None = None,
+    restatement_of: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Hand the staged file and its manifest to the one delivery driver; the receipt
-    (location, checksums, whether it replaced an earlier copy) goes to the caller's record."""
+    (location, checksums, whether it replaced an earlier copy) goes to the caller's record.
+    ``restatement_of``: the earlier delivery a late-data restatement replaces (manifest)."""
     guard_tenant(sub, staged)
-    receipt = deliver(destination_for(sub), staged, manifest_bytes(staged, quality))
+    receipt = deliver(destination_for(sub), staged, manifest_bytes(staged, quality, restatement_of))
     log.info("delivered %s rows=%d to %s (%s)", staged.name, staged.rows, receipt.location, receipt.checksum)
     return asdict(receipt)
 

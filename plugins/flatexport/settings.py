@@ -50,6 +50,9 @@ class Settings(BaseSettings):
         120, ge=0, le=3600, description="First retry's delay; doubles with each retry."
     )
     late_event_grace_minutes: int = Field(30, ge=0, le=7 * 24 * 60, description="Wait after a window.")
+    restatement_lookback_days: int = Field(
+        3, ge=0, le=90, description="Days before the run's day re-checked for late data (0: off)."
+    )
     alert_smtp_conn_id: str | None = Field(None, description="smtp connection for quality alerts.")
     alert_webhook_conn_id: str | None = Field(None, description="http connection for alert webhooks.")
     notice_smtp_conn_id: str | None = Field(

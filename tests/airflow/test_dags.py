@@ -38,6 +38,8 @@ def test_every_dag_file_imports_and_has_the_per_subscription_shape(monkeypatch):
             "subscription.export",
             "subscription.check",
             "subscription.deliver",
+            "find_late_data",
+            "restate",
         }
         assert dag.timetable.summary == "0 0 * * *"
         assert dag.catchup is False

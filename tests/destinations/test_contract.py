@@ -272,6 +272,19 @@ def test_redelivery_replaces_the_same_object(target: Target, staged_as) -> None:
     assert (first.replaced, second.replaced) == (False, True)
 
 
+def test_find_says_whether_a_file_is_there_and_changes_nothing(target: Target, staged_as) -> None:
+    """`flatexport backfill --dry-run` asks each destination which files a backfill would
+    replace through ``find``: a look that writes nothing, not even a missing folder."""
+    assert target.transport().find(NAME) is None
+    assert target.names() == []
+    receipt = deliver_ok(target, staged_as(rows("first")))
+
+    found = target.transport().find(NAME)
+    assert found is not None and found.name == NAME and found.location == receipt.location
+    assert target.transport().find("clickstream_1999-01-01.csv") is None
+    assert target.names() == [NAME, MANIFEST]
+
+
 class InjectedFault(RuntimeError):
     pass
 

@@ -48,6 +48,7 @@ def window_closes_at(sub: dict[str, Any], ds: dt.date) -> dt.datetime:
 
 def export(sub: dict[str, Any], context: dict[str, Any], store=None) -> dict[str, Any]:
     from flatexport.pipeline import control_store, export_step, outcome_recorded
+    from flatexport.restatement import record_fingerprint
 
     store = store or control_store()
     subscription = Subscription.model_validate(sub)
@@ -57,7 +58,10 @@ def export(sub: dict[str, Any], context: dict[str, Any], store=None) -> dict[str
         context["run_id"], subscription, ds, file_name(spec, ds, subscription.format, subscription.scope)
     )
     with outcome_recorded(store, attempt):
-        staged = export_step(subscription, ds, source_url=source_url_for_run())
+        source_url = source_url_for_run()
+        # read before the export: a row landing during it moves the fingerprint (late data)
+        record_fingerprint(store, attempt, subscription, ds, source_url)
+        staged = export_step(subscription, ds, source_url=source_url)
     return {"staged": staged.to_xcom(), "attempt": attempt}
 
 

@@ -108,6 +108,11 @@ class DeliveryRow(Base):
     quality: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON, nullable=True)
     started_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True), nullable=True)
+    # The source as the export found it (rows and newest event time of the window's
+    # extract), and the earlier delivery a restatement replaces (0005_restatement).
+    source_rows: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    source_newest: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True), nullable=True)
+    restatement_of: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
 
 
 class NoticeRow(Base):

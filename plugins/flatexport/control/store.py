@@ -65,6 +65,10 @@ class DeliveryRecord:
     quality: dict[str, Any] | None
     started_at: dt.datetime
     finished_at: dt.datetime | None
+    # the source as the export found it, and the delivery a restatement replaces (0005)
+    source_rows: int | None = None
+    source_newest: dt.datetime | None = None
+    restatement_of: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -102,6 +106,9 @@ def _to_record(row: DeliveryRow) -> DeliveryRecord:
         quality=row.quality,
         started_at=_aware(row.started_at),  # type: ignore[arg-type]
         finished_at=_aware(row.finished_at),
+        source_rows=row.source_rows,
+        source_newest=_aware(row.source_newest),
+        restatement_of=row.restatement_of,
     )
 
 
@@ -554,3 +561,59 @@ class ControlStore:
         )
         with self._session() as s:
             return s.scalars(query).first() is not None
+
+    # -- late data (restatements) ---------------------------------------------------
+
+    def record_source(
+        self,
+        delivery_id: int,
+        rows: int,
+        newest: dt.datetime | None,
+        *,
+        restatement_of: int | None = None,
+    ) -> None:
+        """Keep the source fingerprint an attempt was exported from and, for a
+        restatement, the earlier delivered attempt it replaces."""
+        with self._session() as s:
+            row = s.get(DeliveryRow, delivery_id)
+            if row is None:
+                raise InputError(f"no delivery {delivery_id}")
+            row.source_rows = rows
+            row.source_newest = newest
+            if restatement_of is not None:
+                row.restatement_of = restatement_of
+
+    def latest_delivered(
+        self, subscription_ids: Collection[int], date_from: dt.date, date_to: dt.date
+    ) -> list[DeliveryRecord]:
+        """The latest delivered attempt of each (subscription, day) in [date_from, date_to]:
+        what the customer has now, and the fingerprint it was made from."""
+        ids = [i for i in (_db_id(x) for x in subscription_ids) if i is not None]
+        if not ids:
+            return []
+        ranked = (
+            sa.select(
+                DeliveryRow.id,
+                sa.func.row_number()
+                .over(
+                    partition_by=(DeliveryRow.subscription_id, DeliveryRow.ds),
+                    order_by=DeliveryRow.id.desc(),
+                )
+                .label("rank"),
+            )
+            .where(
+                DeliveryRow.subscription_id.in_(ids),
+                DeliveryRow.status == "delivered",
+                DeliveryRow.ds >= date_from,
+                DeliveryRow.ds <= date_to,
+            )
+            .subquery()
+        )
+        query = (
+            sa.select(DeliveryRow)
+            .join(ranked, ranked.c.id == DeliveryRow.id)
+            .where(ranked.c.rank == 1)
+            .order_by(DeliveryRow.ds, DeliveryRow.subscription_id)
+        )
+        with self._session() as s:
+            return [_to_record(r) for r in s.scalars(query)]

@@ -168,7 +168,7 @@ class FolderTransport(TransportBase):
                 raise self._error("remove the leftover", self.folder / leftover, exc) from None
 
     def find(self, name: str) -> Stored | None:
-        self._ensure_folder()
+        # Only looks: a dry run asks every destination and must leave no folder behind.
         path = self.folder / name
         try:
             st = path.stat()
