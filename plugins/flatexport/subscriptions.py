@@ -32,7 +32,7 @@ class Subscription(BaseModel):
     id: int | str
     org_id: str
     report: str
-    destination: str  # file:///path, s3://bucket/prefix, gdrive://FOLDER_ID
+    destination: str  # file:///path, s3://bucket/prefix, gdrive://FOLDER_ID, mailto:ADDR
     format: str = "csv"
     timezone: str = "UTC"
     columns: list[str] | None = None
@@ -85,4 +85,6 @@ class Subscription(BaseModel):
 
     @property
     def scheme(self) -> str:
+        if self.destination[:7].lower() == "mailto:":
+            return "mailto"
         return self.destination.split("://", 1)[0].lower()
