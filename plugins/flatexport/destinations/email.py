@@ -410,11 +410,23 @@ class EmailTransport(TransportBase):
                 retryable=True,
             )
         with s3._errors(reported.ref):
-            return s3.client.generate_presigned_url(
+            return _presigner(self.links_conn_id, s3.client).generate_presigned_url(
                 "get_object",
                 Params={"Bucket": s3.bucket, "Key": reported.ref},
                 ExpiresIn=self.link_expiry,
             )
+
+
+def _presigner(conn_id: str, client: Any) -> Any:
+    """A client like ``client`` (same connection, endpoint, addressing) that signs with
+    SigV4, so the link expires when the mail says (botocore's default presigner may use
+    SigV2, which AWS is retiring and which does not bound the lifetime)."""
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+    from botocore.config import Config
+
+    return S3Hook(aws_conn_id=conn_id).get_client_type(
+        config=client.meta.config.merge(Config(signature_version="s3v4"))
+    )
 
 
 def _window_words(facts: dict[str, Any]) -> str:
