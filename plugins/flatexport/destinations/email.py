@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import email.policy
 import gzip
 import hashlib
 import json
@@ -253,7 +254,9 @@ class EmailTransport(TransportBase):
 
     def _message(self, to: str, pending: _Pending, link: str | None) -> EmailMessage:
         facts = json.loads(pending.manifest) if pending.manifest else {}
-        msg = EmailMessage()
+        # Python folds a long header right after its colon, which some mail programs show as a
+        # leading space; RFC 5322 allows 998 characters, and our subjects are far shorter.
+        msg = EmailMessage(policy=email.policy.default.clone(max_line_length=998))
         msg["From"] = self._from_address()
         msg["To"] = to
         msg["Subject"] = self.subject(facts)
