@@ -36,7 +36,11 @@ SELECT
     e.payload ->> 'certificate' AS p_certificate,
     e.payload ->> 'notification' AS p_notification,
     e.payload ->> 'question_type' AS p_question_type,
-    e.payload ->> 'meeting_type' AS p_meeting_type
+    e.payload ->> 'meeting_type' AS p_meeting_type,
+    e.payload ->> 'viewed_user' AS p_viewed_user,
+    e.payload ->> 'slug' AS p_slug,
+    e.payload ->> 'url' AS p_url,
+    e.payload ->> 'progress' AS p_progress
 FROM activity_events AS e
 LEFT JOIN platform_users AS u ON u.user_id = e.user_id AND u.org_id = :org_id
 LEFT JOIN content AS c ON c.content_id = e.content_id AND c.org_id = :org_id
