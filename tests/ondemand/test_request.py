@@ -190,3 +190,27 @@ def test_a_day_report_takes_its_day_and_entries(env: dict[str, Any], mailbox) ->
     rows = list(csv.DictReader(io.StringIO(gzip.decompress(attached[name]).decode())))
     assert rows, "the seeded day has content events"
     assert all(r["Category"].startswith("Content") for r in rows)  # only the content entries
+
+
+def test_a_nightly_subscription_to_a_mailbox_delivers_any_report(env: dict[str, Any], mailbox) -> None:
+    """mailto: is a destination like the others: added (admins only), run, logged."""
+    from flatexport.control.operations import add_subscription
+
+    store = ControlStore(env["control"])
+    with pytest.raises(InputError, match=f"{VOLUNTEER} is not an admin of org o1"):
+        add_subscription(store, "o1", "action_users", f"mailto:{VOLUNTEER}", action="502")
+    add_subscription(store, "o1", "action_users", f"mailto:{ADMIN}", action="502")
+
+    result = CliRunner().invoke(
+        main, ["run", "action_users", "--org", "o1", "--action", "502", "--date", "2024-11-04"]
+    )
+    assert result.exit_code == 0, result.output
+
+    (mail,) = mailbox.messages
+    assert mail.subject == "[flatexport] action_users for org o1, action 502, as of 2024-11-05 00:00:00 UTC"
+    assert sorted(mail.files()) == [
+        "action_users_action-502_2024-11-04.csv",
+        "action_users_action-502_2024-11-04.csv.manifest.json",
+    ]
+    (logged,) = store.deliveries()
+    assert (logged.status, logged.subscription_id, logged.destination) == ("delivered", 1, f"mailto:{ADMIN}")
