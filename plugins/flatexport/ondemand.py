@@ -254,7 +254,7 @@ def queue_request(request: Request) -> str:
             "run the request here with --local"
         ) from None
     except Exception as exc:  # no metadata database, a refused connection...
-        detail = " ".join(str(exc).split())[:300]
+        detail = " ".join(str(exc).split("[SQL:")[0].split())[:200]  # never the statement
         raise InputError(
             f"cannot queue the request in Airflow ({type(exc).__name__}: {detail}); run it here with --local"
         ) from None
