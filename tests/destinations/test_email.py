@@ -190,7 +190,9 @@ def test_a_file_over_the_limit_is_linked_and_the_link_downloads_the_same_bytes(
 
     # The link lives in the mail only: not in the receipt, not in any log line.
     assert "X-Amz" not in json.dumps(receipt.__dict__)
-    assert not [r for r in caplog.records if "X-Amz-Signature" in r.getMessage()]
+    # (The SMTP server and moto, standing in for the relay and S3, log what they receive.)
+    ours = [r for r in caplog.records if not r.name.startswith(("mail.log", "werkzeug"))]
+    assert not [r.name for r in ours if "X-Amz-Signature" in r.getMessage()]
 
 
 def test_a_linked_file_without_a_links_bucket_is_refused_and_nothing_is_sent(
