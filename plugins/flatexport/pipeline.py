@@ -20,6 +20,7 @@ from flatexport.destinations import deliver, destination_for
 from flatexport.errors import DeliveryError, FlatexportError, QualityError
 from flatexport.export import run_export
 from flatexport.manifest import manifest_bytes
+from flatexport.notices import notify_failure
 from flatexport.settings import get_settings
 from flatexport.specs import file_name, load_spec
 from flatexport.staged import StagedFile
@@ -151,6 +152,7 @@ def outcome_recorded(store, attempt: int | None, staged: StagedFile | None = Non
         if store is not None and attempt is not None:
             reason = str(exc) if isinstance(exc, FlatexportError) else f"{type(exc).__name__}: {exc}"
             store.finish_delivery(attempt, "failed", **staged_facts(staged), error=reason, quality=quality)
+            notify_failure(store, attempt, exc)  # the customer's contact, when it is theirs to fix
         raise
 
 

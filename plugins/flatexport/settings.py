@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     email_link_expiry_seconds: int = Field(
         7 * 24 * 3600, ge=60, le=7 * 24 * 3600, description="E-mailed link lifetime (S3 max: 7 days)."
     )
+    notice_smtp_conn_id: str | None = Field(
+        None, description="smtp connection for failure notices to a subscription's contact."
+    )
 
     @field_validator("duckdb_memory_limit")
     @classmethod

@@ -68,6 +68,8 @@ class SubscriptionRow(Base):
     kms_key: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     expected_bucket_owner: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)
     subject: Mapped[str | None] = mapped_column(sa.String(320), nullable=True)
+    # The customer's address for failure notices on their side (0006); none = no notices.
+    contact: Mapped[str | None] = mapped_column(sa.String(320), nullable=True)
     # The report's scope as its scope model validated it ({} = the whole org; 0002).
     scope: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict, server_default=sa.text("'{}'"))
     extra: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON, nullable=True)
@@ -106,3 +108,22 @@ class DeliveryRow(Base):
     quality: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON, nullable=True)
     started_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True), nullable=True)
+
+
+class NoticeRow(Base):
+    """A failure notice sent to a subscription's contact: at most one per subscription and
+    day (the unique key), claimed before sending so two failing tasks cannot both send.
+
+    No foreign key, like the delivery log: removing a subscription keeps what it was told.
+    """
+
+    __tablename__ = "notices"
+    __table_args__ = (sa.UniqueConstraint("subscription_id", "day"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[int] = mapped_column(sa.Integer)
+    day: Mapped[dt.date] = mapped_column(sa.Date)  # the UTC day it was sent
+    reason: Mapped[str] = mapped_column(sa.String(32))  # a CUSTOMER_CAUSES kind
+    ds: Mapped[dt.date] = mapped_column(sa.Date)  # the report day whose delivery failed
+    delivery_id: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    sent_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)

@@ -65,12 +65,14 @@ def subscription_fields(org_id: str, report: str, url: str, fmt: str, opts: dict
     from flatexport.control.validation import check_format, normalize_destination
     from flatexport.families import scope_from_options
     from flatexport.specs import load_spec
-    from flatexport.subscriptions import check_timezone
+    from flatexport.subscriptions import check_contact, check_timezone
 
     opts = dict(opts)
     spec = load_spec(report)
     check_timezone(opts["timezone"])
     check_format(fmt)
+    if "contact" in opts:
+        opts["contact"] = check_contact(opts["contact"], "--contact")
     scope = scope_from_options(spec, pop_scope_options(opts))
     start_date = parse_date(opts.pop("start_date", None), "--start-date")
     disabled = opts.pop("disabled", False)
