@@ -50,7 +50,7 @@ from flatexport.destinations.base import (
     Stored,
     TransportBase,
 )
-from flatexport.errors import DeliveryError, InputError
+from flatexport.errors import CustomerAction, DeliveryError, InputError
 from flatexport.hashing import BLOCK
 from flatexport.settings import get_settings
 from flatexport.subscriptions import Subscription
@@ -163,7 +163,13 @@ class EmailTransport(TransportBase):
         try:
             return admin_address(self.org_id, self.address, self._source_url or source_url_for_run(None))
         except InputError as exc:
-            raise DeliveryError(f"not sent: {exc}") from None
+            fix = (
+                f"Make {self.address} an admin of org {self.org_id} again, "
+                "or have the subscription send to an admin's address."
+            )
+            raise DeliveryError(
+                f"not sent: {exc}", customer_action=CustomerAction("recipient_refused", fix)
+            ) from None
 
     # -- transport steps ------------------------------------------------------------------
 
