@@ -82,6 +82,7 @@ CUSTOMER_CAUSES = (
     "folder_unshared",  # the Drive folder is gone, or no longer shared with our address
     "storage_full",  # the Drive quota or the bucket's storage quota is used up
     "permission_denied",  # the (mounted) folder no longer lets us write
+    "recipient_refused",  # a mailto: address is no longer an admin of the org
 )
 
 

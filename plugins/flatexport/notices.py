@@ -46,6 +46,7 @@ CAUSE_TEXT = {
     "folder_unshared": "the folder is no longer shared with us for writing, or was moved or deleted",
     "storage_full": "the storage is full or over its quota",
     "permission_denied": "the folder no longer lets us write",
+    "recipient_refused": "the address is no longer an admin of the organisation (only admins get its files)",
 }
 
 

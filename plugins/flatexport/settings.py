@@ -55,6 +55,16 @@ class Settings(BaseSettings):
     )
     alert_smtp_conn_id: str | None = Field(None, description="smtp connection for quality alerts.")
     alert_webhook_conn_id: str | None = Field(None, description="http connection for alert webhooks.")
+    email_smtp_conn_id: str = Field("flatexport_smtp", description="smtp connection for mailto: deliveries.")
+    email_links_conn_id: str = Field(
+        "flatexport_email_links", description="aws connection (extra bucket, prefix) for e-mailed links."
+    )
+    email_attach_limit_bytes: int = Field(
+        10 * 1024 * 1024, ge=0, description="Largest gzipped file attached; beyond, a link is sent."
+    )
+    email_link_expiry_seconds: int = Field(
+        7 * 24 * 3600, ge=60, le=7 * 24 * 3600, description="E-mailed link lifetime (S3 max: 7 days)."
+    )
     notice_smtp_conn_id: str | None = Field(
         None, description="smtp connection for failure notices to a subscription's contact."
     )

@@ -55,7 +55,7 @@ class Subscription(BaseModel):
     id: int | str
     org_id: str
     report: str
-    destination: str  # file:///path, s3://bucket/prefix, gdrive://FOLDER_ID
+    destination: str  # file:///path, s3://bucket/prefix, gdrive://FOLDER_ID, mailto:ADDR
     format: str = "csv"
     timezone: str = "UTC"
     columns: list[str] | None = None
@@ -118,4 +118,6 @@ class Subscription(BaseModel):
 
     @property
     def scheme(self) -> str:
+        if self.destination[:7].lower() == "mailto:":
+            return "mailto"
         return self.destination.split("://", 1)[0].lower()

@@ -86,6 +86,34 @@ def _drive_down(env: Env) -> dict[str, Any]:
     return _drive(env, folder)
 
 
+def _mailto(env: Env, address: str, port: int) -> dict[str, Any]:
+    """org_a's admins in the source; an SMTP connection to ``port``."""
+    import duckdb
+
+    from flatexport.seed.organizing_schema import ORGANIZING_DDL
+    from tests.support.smtp_server import smtp_connection_json
+
+    path = env.tmp_path / "admins.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute(ORGANIZING_DDL["org_users"])
+        con.execute(
+            "INSERT INTO org_users (id, org_id, email, role, created_at) VALUES "
+            "(1, 'org_a', 'admin@org-a.test', 'admin', now()), "
+            "(2, 'org_a', 'vol@org-a.test', 'volunteer', now())"
+        )
+    env.monkeypatch.setenv("FLATEXPORT_SOURCE_URL", f"duckdb:///{path}")
+    env.monkeypatch.setenv("AIRFLOW_CONN_MAILTO_CASE", smtp_connection_json(port))
+    return {"destination": f"mailto:{address}", "conn_id": "mailto_case"}
+
+
+def _mailto_not_an_admin(env: Env) -> dict[str, Any]:
+    return _mailto(env, "vol@org-a.test", free_port())  # refused before any SMTP
+
+
+def _mailto_relay_down(env: Env) -> dict[str, Any]:
+    return _mailto(env, "admin@org-a.test", free_port())  # our relay: nothing listens
+
+
 def _folder_not_ours(env: Env) -> dict[str, Any]:
     """A folder the OS will not let us create in: /sys refuses everyone, root included."""
     return {"destination": "file:///sys/flatexport-notice-test/org_a"}
@@ -111,6 +139,8 @@ CASES: list[Case] = [
     ("gdrive", None, _drive_down, ""),
     ("file", "permission_denied", _folder_not_ours, "folder /sys/flatexport-notice-test/org_a"),
     ("file", None, _folder_clash, ""),
+    ("mailto", "recipient_refused", _mailto_not_an_admin, "Make vol@org-a.test an admin of org org_a again"),
+    ("mailto", None, _mailto_relay_down, ""),
 ]
 
 
@@ -172,6 +202,7 @@ def test_customer_action_is_the_one_place_that_decides() -> None:
         "folder_unshared",
         "storage_full",
         "permission_denied",
+        "recipient_refused",
     }
     assert set(CAUSE_TEXT) == set(CUSTOMER_CAUSES)  # every cause can be put in the customer's words
     with pytest.raises(ValueError, match="unknown customer-side cause"):

@@ -32,7 +32,10 @@ LABELS = {
 }
 # Input types other than text, so a browser helps before the server checks.
 INPUT_TYPES = {"contact": "email"}
-HELP = {"url": "file:///path, s3://bucket/prefix or gdrive://FOLDER_ID (a Drive folder link works too)."}
+HELP = {
+    "url": "file:///path, s3://bucket/prefix, gdrive://FOLDER_ID (a Drive folder link works too) "
+    "or mailto:ADDR (an admin of the org)."
+}
 # Fields an edit keeps: a different org or report is a different subscription.
 FIXED_ON_EDIT = ("org_id", "report", "disabled")
 # Option name -> subscription field, where they differ.

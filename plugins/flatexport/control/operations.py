@@ -100,6 +100,17 @@ def _check_scope_in_source(sub: Subscription) -> None:
     check_scope(spec, sub.org_id, parse_scope(spec, sub.scope), source_url_for_run(None))
 
 
+def _check_recipient(sub: Subscription) -> None:
+    """A mailto: destination must be an admin of the org (checked again at every send)."""
+    if sub.scheme != "mailto":
+        return
+    from flatexport.airflow_support.tasks import source_url_for_run
+    from flatexport.destinations.email import parse_mailto
+    from flatexport.recipients import admin_address
+
+    admin_address(sub.org_id, parse_mailto(sub.destination), source_url_for_run(None))
+
+
 def _refuse_duplicate(store: ControlStore, sub: Subscription, *, other_than: int | None = None) -> None:
     existing = store.find(sub.org_id, sub.report, sub.destination, sub.scope)
     if existing is not None and existing.id != other_than:
@@ -116,6 +127,7 @@ def add_subscription(
     opts.setdefault("timezone", "UTC")
     sub = validate_subscription(build_subscription(subscription_fields(org_id, report, url, fmt, opts)))
     _check_scope_in_source(sub)
+    _check_recipient(sub)
     _refuse_duplicate(store, sub)
     saved = store.add_subscription(sub)
     state = "" if saved.enabled else " (disabled)"
@@ -140,6 +152,7 @@ def edit_subscription(
     fields["enabled"] = current.enabled
     sub = validate_subscription(build_subscription({**current.model_dump(), **fields}, current.id))
     _check_scope_in_source(sub)
+    _check_recipient(sub)
     _refuse_duplicate(store, sub, other_than=current.id)
     saved = store.update_subscription(sub)
     return Outcome(f"updated {describe(saved)}", saved)

@@ -15,7 +15,7 @@ from flatexport.errors import FlatexportError, InputError
 from flatexport.formats import get_format
 from flatexport.subscriptions import Subscription, check_timezone
 
-SCHEMES = ("file", "s3", "gdrive")
+SCHEMES = ("file", "s3", "gdrive", "mailto")
 _ACCOUNT = re.compile(r"\d{12}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
@@ -66,6 +66,8 @@ def normalize_destination(url: str) -> str:
     """One spelling per destination, so duplicates are caught and a pasted Drive folder
     link (https://drive.google.com/drive/folders/ID) becomes gdrive://ID."""
     text = url.strip()
+    if text[:7].lower() == "mailto:":
+        return "mailto:" + text[7:].strip()
     scheme, _, rest = text.partition("://")
     scheme = scheme.lower()
     host = rest.split("/", 1)[0].lower()
@@ -91,10 +93,11 @@ def normalize_destination(url: str) -> str:
 
 def check_destination(sub: Subscription) -> None:
     """The URL's scheme and form, and the options that go with that scheme."""
-    scheme = sub.scheme if "://" in sub.destination else ""
+    scheme = sub.scheme if "://" in sub.destination or sub.scheme == "mailto" else ""
     if scheme not in SCHEMES:
         raise InputError(
-            f"unsupported destination {sub.destination!r} (use file:///path, s3://bucket/prefix or gdrive://FOLDER_ID)"
+            f"unsupported destination {sub.destination!r} "
+            "(use file:///path, s3://bucket/prefix, gdrive://FOLDER_ID or mailto:ADDR)"
         )
     for field, (option, wants) in _SCHEME_OPTIONS.items():
         if getattr(sub, field) and scheme != wants:
@@ -103,6 +106,10 @@ def check_destination(sub: Subscription) -> None:
         _check_file(sub)
     elif scheme == "s3":
         _check_s3(sub)
+    elif scheme == "mailto":
+        from flatexport.destinations.email import parse_mailto
+
+        _call(parse_mailto, sub.destination)  # the recipient is checked against the source at add
     else:
         _check_gdrive(sub)
 
