@@ -149,4 +149,12 @@ def _build_family_dag(family: str, schedule_cron: str) -> DAG:
             deliver(check(exported, sub), sub)
 
         per_subscription.expand(sub=list_subscriptions())
+
+        @task(retries=1)
+        def cleanup_staging() -> dict[str, int]:
+            """Beside the run, never after it (a leaf that always succeeded would hide failed
+            deliveries): dead attempts abandoned, expired staged folders removed."""
+            return tasks.cleanup_staging()
+
+        cleanup_staging()
     return dag
