@@ -119,6 +119,23 @@ class DeliveryError(FlatexportError):
         self.customer_action = customer_action
 
 
+class StagingError(FlatexportError):
+    """A staged file could not be written, read or verified (a full or read-only disk, a
+    lost or changed object); the message names the place and the reason, never the data.
+
+    ``retryable``: whether another attempt can help (a full disk may be cleared, a store
+    may answer again); a changed or missing staged file needs a new export, not a retry.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class DeliveryLocked(TransientError):
+    """Another run holds the delivery of this subscription and day; retrying later helps."""
+
+
 class QualityError(PermanentError):
     """An error-severity data-quality check failed; the file stays staged, undelivered."""
 

@@ -206,8 +206,7 @@ def validate_request(
 def run_request(request: Request, *, store=None, source_url: str | None = None, run_id: str | None = None):
     """Export, check and deliver one accepted request, logged like a nightly delivery;
     returns the same outcome record as ``pipeline.run_subscription``."""
-    from flatexport.export import run_export, run_export_as_of
-    from flatexport.pipeline import check_step, deliver_step, outcome_recorded, staged_facts
+    from flatexport.pipeline import check_step, deliver_step, export_step, outcome_recorded, staged_facts
     from flatexport.specs import file_name, load_spec
 
     sub = request.subscription()
@@ -218,11 +217,10 @@ def run_request(request: Request, *, store=None, source_url: str | None = None, 
         else None
     )
     with outcome_recorded(store, attempt):
-        if request.day is not None:
-            staged = run_export(sub, request.day, source_url=source_url)
-        else:
-            assert request.cutoff is not None
-            staged = run_export_as_of(sub, request.cutoff, source_url=source_url)
+        # a request is its own delivery (its own ad-hoc subscription), so no lock is shared
+        staged = export_step(
+            sub, request.file_day, source_url, attempt=attempt or request.request_id, cutoff=request.cutoff
+        )
     with outcome_recorded(store, attempt, staged):
         quality = check_step(sub, staged, store)
     with outcome_recorded(store, attempt, staged, quality):

@@ -13,6 +13,7 @@ were recorded has nothing to compare with and is left alone.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Collection
@@ -104,19 +105,26 @@ def earlier_delivery(store, delivery_id: int) -> dict[str, Any]:
 def restate(item: dict[str, Any], run_id: str, store, source_url: str | None = None) -> dict[str, Any]:
     """Export, check and deliver one changed day again, as a restatement of the earlier
     delivery; every outcome goes into the delivery log through the pipeline's one place."""
+    from flatexport.control.store import process_owner
     from flatexport.pipeline import check_step, deliver_step, export_step, outcome_recorded, staged_facts
 
     sub = Subscription.model_validate(item["sub"])
     ds = dt.date.fromisoformat(item["ds"])
     earlier = int(item["restatement_of"])
     spec = load_spec(sub.report)
-    attempt = store.start_delivery(run_id, sub, ds, file_name(spec, ds, sub.format, sub.scope))
-    with outcome_recorded(store, attempt):
-        record_fingerprint(store, attempt, sub, ds, source_url, restatement_of=earlier)
-        staged = export_step(sub, ds, source_url)
-    with outcome_recorded(store, attempt, staged):
-        quality = check_step(sub, staged, store)
-    with outcome_recorded(store, attempt, staged, quality):
-        receipt = deliver_step(sub, staged, quality, restatement_of=earlier_delivery(store, earlier))
-    store.finish_delivery(attempt, "delivered", **staged_facts(staged), quality=quality)
+    owner = process_owner("run")
+    # the same one-run-per-delivery rule as a nightly or manual run of this day
+    with store.delivery_lock(sub.id, ds, owner=owner), contextlib.ExitStack() as held:
+        attempt = store.start_delivery(
+            run_id, sub, ds, file_name(spec, ds, sub.format, sub.scope), owner=owner
+        )
+        held.enter_context(store.heartbeating(attempt))
+        with outcome_recorded(store, attempt):
+            record_fingerprint(store, attempt, sub, ds, source_url, restatement_of=earlier)
+            staged = export_step(sub, ds, source_url, attempt=attempt)
+        with outcome_recorded(store, attempt, staged):
+            quality = check_step(sub, staged, store)
+        with outcome_recorded(store, attempt, staged, quality):
+            receipt = deliver_step(sub, staged, quality, restatement_of=earlier_delivery(store, earlier))
+        store.finish_delivery(attempt, "delivered", **staged_facts(staged), quality=quality)
     return {"location": receipt["location"], "rows": staged.rows, "ds": item["ds"], "restatement_of": earlier}

@@ -42,6 +42,7 @@ def test_every_dag_file_imports_and_has_the_per_subscription_shape(monkeypatch):
             "subscription.deliver",
             "find_late_data",
             "restate",
+            "cleanup_staging",  # beside the run: expired staged folders, dead attempts
         }
         assert dag.timetable.summary == "0 0 * * *"
         assert dag.catchup is False
@@ -170,9 +171,9 @@ def test_a_failed_check_blocks_delivery_alerts_without_pii_and_a_rerun_repairs(
 
         real_export = pipeline.export_step
 
-        def corrupting_export(sub, ds, source_url=None):
+        def corrupting_export(sub, ds, source_url=None, **staging):
             """The export of a bad day: a session appears twice (a duplicated key)."""
-            staged = real_export(sub, ds, source_url)
+            staged = real_export(sub, ds, source_url, **staging)
             path = Path(staged.path)
             lines = path.read_text().splitlines(keepends=True)
             path.write_text("".join([*lines, lines[1]]))

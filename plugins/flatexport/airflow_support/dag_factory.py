@@ -168,6 +168,14 @@ def _build_family_dag(family: str, schedule_cron: str) -> DAG:
             return restate_for_run(item, context)
 
         restate.expand(item=find_late_data())
+
+        @task(retries=1)
+        def cleanup_staging() -> dict[str, int]:
+            """Beside the run, never after it (a leaf that always succeeded would hide failed
+            deliveries): dead attempts abandoned, expired staged folders removed."""
+            return tasks.cleanup_staging()
+
+        cleanup_staging()
     return dag
 
 

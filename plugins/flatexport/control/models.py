@@ -19,7 +19,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 # a test keeps this equal to the format registry, so a new format comes with a migration.
 FORMATS = ("csv", "csv.gz", "jsonl", "jsonl.gz", "xlsx", "parquet")
 
-STATUSES = ("started", "delivered", "failed", "blocked")
+# "abandoned" (0004): an attempt whose process died; closed by the next attempt of the
+# same delivery or after a heartbeat timeout, never by the attempt itself.
+STATUSES = ("started", "delivered", "failed", "blocked", "abandoned")
 FINAL_STATUSES = ("delivered", "failed", "blocked")
 
 # Stable constraint names, so migrations can refer to them on every backend.
@@ -113,6 +115,11 @@ class DeliveryRow(Base):
     source_rows: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
     source_newest: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True), nullable=True)
     restatement_of: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    # 0004: who runs the attempt ("run:<host>:<pid>" for a whole-run process, "task:..." for
+    # one Airflow step), when it last showed life, and where its staged file is.
+    owner: Mapped[str | None] = mapped_column(sa.String(300), nullable=True)
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True), nullable=True)
+    staged_path: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
 
 
 class NoticeRow(Base):
@@ -132,3 +139,18 @@ class NoticeRow(Base):
     ds: Mapped[dt.date] = mapped_column(sa.Date)  # the report day whose delivery failed
     delivery_id: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
     sent_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+class DeliveryLockRow(Base):
+    """Who is running the delivery of one subscription's day (0004). PostgreSQL uses an
+    advisory lock instead; this row is SQLite's equivalent: the owner keeps its heartbeat
+    fresh, and a row whose owner died (a dead process on this host, or a heartbeat older
+    than the timeout) is taken over."""
+
+    __tablename__ = "delivery_locks"
+
+    subscription_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    ds: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
+    owner: Mapped[str] = mapped_column(sa.String(300))
+    acquired_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
