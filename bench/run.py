@@ -70,6 +70,8 @@ def child(kind: str, report: str, url: str, org: str, out: str) -> None:
         rows = staged.rows
         Path(out + ".staged.json").write_text(json.dumps(staged.to_xcom()))
     elif kind == "small":
+        import great_expectations  # noqa: F401 - a worker has it loaded; its context is not built yet
+
         from flatexport.pipeline import run_subscription
         from flatexport.quality.validate import validate_staged  # noqa: F401 - imports are not timed
         from flatexport.subscriptions import Subscription
@@ -78,6 +80,16 @@ def child(kind: str, report: str, url: str, org: str, out: str) -> None:
         start = time.perf_counter()
         done = run_subscription(sub, DAY, "bench", source_url=url, store=None, check=True)
         rows = done["staged"]["rows"]
+        first = time.perf_counter() - start
+        start = time.perf_counter()  # the next subscription in the same worker: context reused
+        run_subscription(sub, DAY, "bench", source_url=url, store=None, check=True)
+        warm = time.perf_counter() - start
+        print(
+            json.dumps(
+                {"seconds": first, "warm": warm, "rss_mb": peak_rss_mb(), "workers_mb": 0, "rows": rows}
+            )
+        )
+        return
     elif kind == "checks":
         from flatexport.quality.validate import validate_staged
         from flatexport.specs import load_spec
@@ -199,6 +211,8 @@ def run_family(family: str, report: str, full: int, work: Path, formats: list[st
             line("floor (same org)", small_floor, small_floor),
             line("export + checks + delivery", small, small_floor, "<= 1 s")
             + f"  ({small['seconds'] * 1000:.0f} ms)",
+            line("the same, next in the worker", {**small, "seconds": small["warm"]}, small_floor, "<= 1 s")
+            + f"  ({small['warm'] * 1000:.0f} ms)",
         ]
         lines += typed_lines(report, url, work, export, floor, formats)
     else:
