@@ -18,7 +18,7 @@ import pandas as pd
 from flatexport.errors import SpecError
 from flatexport.flatten import FlattenContext, column_values
 from flatexport.flatten.coercion import empty_series
-from flatexport.parsers.address import split_address
+from flatexport.parsers.address import split_addresses
 from flatexport.parsers.url import query_params
 from flatexport.parsers.useragent import device_and_os
 from flatexport.specs import ColumnSpec, ReportSpec
@@ -51,6 +51,7 @@ class Sessions:
         self._first_nonempty: dict[str, pd.Series] = {}
         self._factorized: dict[str, tuple[np.ndarray, pd.Index]] = {}
         self._positions: dict[tuple[str, ...], np.ndarray] = {}
+        self._addresses: dict[str, tuple[np.ndarray, list[dict[str, str | None]]]] = {}
 
     def positions(self, event_names: tuple[str, ...]) -> np.ndarray:
         """Positions (file order) of the events with these names."""
@@ -107,6 +108,14 @@ class Sessions:
         if field not in self._factorized:
             self._factorized[field] = pd.factorize(self.events[field])
         return self._factorized[field]
+
+    def addresses(self, column: str) -> tuple[np.ndarray, list[dict[str, str | None]]]:
+        """(codes, parts per distinct address) of an output column: every distinct address
+        is split once per chunk, however many part columns read it."""
+        if column not in self._addresses:
+            codes, uniques = pd.factorize(self.outputs[column])
+            self._addresses[column] = (codes, split_addresses(list(uniques)))
+        return self._addresses[column]
 
     @cached_property
     def local_start(self) -> pd.Series:
@@ -234,9 +243,8 @@ def rule_address_part(s: Sessions, col: ColumnSpec) -> pd.Series:
         raise SpecError(
             f"column {col.name}: address_part reads {source!r}, which must come earlier in the spec"
         )
-    addresses = s.outputs[source]
-    codes, uniques = pd.factorize(addresses)
-    parts = np.array([split_address(u)[col.rule["part"]] for u in uniques] + [None], dtype=object)
+    codes, parsed = s.addresses(source)
+    parts = np.array([p[col.rule["part"]] for p in parsed] + [None], dtype=object)
     return pd.Series(parts[codes], index=s.index)
 
 
