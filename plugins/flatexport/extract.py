@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 
 from flatexport.errors import SourceError, SourceUnavailable, SpecError
@@ -57,8 +58,48 @@ def _configure_duckdb(conn: sa.Connection) -> None:
     conn.exec_driver_sql("SET temp_directory=" + sql_literal(str(spill)))
 
 
+# DuckDB column types whose Arrow form converts to pandas exactly as DuckDB's own pandas
+# conversion does (text stays Arrow-backed ``str``; numbers and times land in numpy).
+_ARROW_TYPES = {"VARCHAR", "BIGINT", "DOUBLE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE"}
+
+
+def _arrow_ready(description: Any) -> bool:
+    """Whether every column of the result takes the Arrow path (see ``_ARROW_TYPES``)."""
+    return bool(description) and all(str(d[1]) in _ARROW_TYPES for d in description)
+
+
+def _arrow_frame(batch: pa.RecordBatch) -> pd.DataFrame:
+    """An Arrow record batch as pandas with no Python object per cell: text stays in Arrow
+    (pandas' ``str`` dtype), numbers and times in numpy; an integer column with NULLs is
+    ``Int64``, as DuckDB's pandas conversion makes it."""
+    frame = batch.to_pandas()
+    for i, field in enumerate(batch.schema):
+        if pa.types.is_int64(field.type) and batch.column(i).null_count:
+            frame[field.name] = pd.array(batch.column(i), dtype="Int64")
+    return frame
+
+
+def _duckdb_arrow_batches(conn: sa.Connection, sql: str, params: dict[str, Any], batch_rows: int):
+    """The query as a DuckDB relation streaming Arrow record batches, or None when a
+    column's type has no exact Arrow path (see ``_ARROW_TYPES``). A relation streams (its
+    peak memory is DuckDB's cap plus one batch); an executed DB-API result would first be
+    copied whole into Arrow. Parameters are bound as SQLAlchemy binds them, by position."""
+    compiled = sa.text(sql).compile(dialect=conn.dialect)
+    values = compiled.construct_params(_bindable(params))
+    positional = [values[name] for name in compiled.positiontup or []]
+    raw = conn.connection.driver_connection
+    relation = raw.sql(str(compiled), params=positional)
+    if not _arrow_ready([(None, t) for t in relation.types]):
+        return None
+    reader = relation.to_arrow_reader(batch_rows)
+    return (_arrow_frame(batch) for batch in reader if batch.num_rows)
+
+
 def _duckdb_batches(result: sa.CursorResult, batch_rows: int) -> Iterator[pd.DataFrame]:
-    cursor = result.cursor
+    yield from _duckdb_df_chunks(result.cursor, batch_rows)
+
+
+def _duckdb_df_chunks(cursor: Any, batch_rows: int) -> Iterator[pd.DataFrame]:
     vectors = max(1, batch_rows // _DUCKDB_VECTOR)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # DuckDB's own pandas calls emit pandas-3 deprecations
@@ -89,6 +130,10 @@ def iter_batches(
         with engine.connect() as conn:
             if is_duckdb(engine):
                 _configure_duckdb(conn)
+                arrow = _duckdb_arrow(conn, sql, params, batch_rows, url)
+                if arrow is not None:
+                    yield from arrow
+                    return
                 result = conn.execute(sa.text(sql), _bindable(params))
                 yield from _duckdb_batches(result, batch_rows)
             else:
@@ -98,6 +143,39 @@ def iter_batches(
                 yield from _dbapi_batches(result, batch_rows)
     except sa.exc.DBAPIError as exc:
         raise source_error(url, exc) from exc
+
+
+def _duckdb_arrow(
+    conn: sa.Connection, sql: str, params: dict[str, Any], batch_rows: int, url: str
+) -> Iterator[pd.DataFrame] | None:
+    """``_duckdb_arrow_batches`` with DuckDB's own errors told as SQLAlchemy's would be."""
+    import duckdb
+
+    try:
+        batches = _duckdb_arrow_batches(conn, sql, params, batch_rows)
+    except duckdb.Error as exc:
+        raise _duckdb_error(url, exc) from exc
+    if batches is None:
+        return None
+
+    def guarded() -> Iterator[pd.DataFrame]:
+        try:
+            yield from batches
+        except duckdb.Error as exc:
+            raise _duckdb_error(url, exc) from exc
+
+    return guarded()
+
+
+def _duckdb_error(url: str, exc: Exception) -> SourceError:
+    import duckdb
+
+    detail = _one_line(exc)
+    if isinstance(exc, duckdb.OperationalError):
+        return SourceUnavailable(f"source {safe_url(url)} is unreachable: {detail}")
+    if isinstance(exc, duckdb.ProgrammingError):
+        return SourceError(f"query failed on {safe_url(url)}: {detail}")
+    return SourceError(f"source {safe_url(url)} failed: {detail}")
 
 
 def has_rows(sql_path: Path, params: dict[str, Any], source_url: str | None = None) -> bool:

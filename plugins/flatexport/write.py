@@ -22,12 +22,16 @@ from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from flatexport.formats import FileFormat, get_format
 from flatexport.formula import RISKY_FIRST, guard
 from flatexport.hashing import HashingWriter, file_digests
 from flatexport.source import sql_literal
 from flatexport.specs import ColumnSpec
+
+_RISKY = pa.array(sorted(RISKY_FIRST), type=pa.string())
 
 
 def text_cells(values: pd.Series) -> pd.Series:
@@ -65,6 +69,47 @@ def csv_cells(frame: pd.DataFrame, columns: list[ColumnSpec]) -> pd.DataFrame:
         else:  # dates, datetimes, arrays and objects are already their file text
             cells[col.name] = values.astype(object).where(values.notna(), None)
     return pd.DataFrame(cells, index=frame.index)
+
+
+_TEXT_TYPES = {"string", "date", "datetime", "array", "object"}
+
+
+def csv_table(frame: pd.DataFrame, columns: list[ColumnSpec]) -> pa.Table | None:
+    """``csv_cells`` as an Arrow table of text, computed in Arrow: no Python object per
+    cell beyond the values the frame already holds, and the only Python-level work is the
+    formula guard of the (rare) cells that start with a risky character. None when a
+    column is not text, integer or boolean (a number keeps DuckDB's own formatting)."""
+    if any(col.type not in _TEXT_TYPES | {"integer", "boolean"} for col in columns):
+        return None
+    arrays = []
+    for col in columns:
+        cells = _arrow_cells(frame[col.name], col)
+        if cells is None:
+            return None
+        arrays.append(cells)
+    return pa.Table.from_arrays(arrays, names=[f"c{i}" for i in range(len(columns))])
+
+
+def _arrow_cells(values: pd.Series, col: ColumnSpec) -> pa.Array | None:
+    if col.type == "boolean":
+        flags = pa.array(values.astype("boolean"), type=pa.bool_())
+        return pc.if_else(flags, "true", "false")
+    if col.type == "integer":
+        return pc.cast(pa.array(values.astype("Int64"), type=pa.int64()), pa.string())
+    try:
+        text = pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: the cell-by-cell path
+        return None
+    if col.type != "string":  # dates, datetimes, arrays and objects are already their file text
+        return text
+    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+    risky = pc.fill_null(pc.is_in(pc.utf8_slice_codeunits(text, 0, 1), value_set=_RISKY), False)
+    if not pc.any(risky).as_py():
+        return text
+    cells = text.to_pylist()
+    for i in np.flatnonzero(np.asarray(risky)):
+        cells[i] = guard(cells[i])
+    return pa.array(cells, type=pa.string())
 
 
 def jsonl_records(frame: pd.DataFrame, columns: list[ColumnSpec], keys: list[str] | None = None) -> list[str]:
@@ -220,8 +265,8 @@ class ReportWriter:
 
         if self._duck is None:
             self._duck = duckdb.connect()
-        cells = csv_cells(frame, self.columns)
-        self._duck.register("chunk", cells)
+        cells = csv_table(frame, self.columns)
+        self._duck.register("chunk", csv_cells(frame, self.columns) if cells is None else cells)
         try:
             self._duck.execute(
                 "COPY chunk TO " + sql_literal(str(self._part)) + " (FORMAT csv, HEADER false, "

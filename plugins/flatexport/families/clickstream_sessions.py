@@ -18,7 +18,7 @@ import pandas as pd
 from flatexport.errors import SpecError
 from flatexport.flatten import FlattenContext, column_values
 from flatexport.flatten.coercion import empty_series
-from flatexport.parsers.address import split_address
+from flatexport.parsers.address import split_addresses
 from flatexport.parsers.url import query_params
 from flatexport.parsers.useragent import device_and_os
 from flatexport.specs import ColumnSpec, ReportSpec
@@ -27,42 +27,79 @@ SESSION = "session_id"
 
 
 class Sessions:
-    """One chunk of events (whole sessions, in file order) and the lookups rules share."""
+    """One chunk of events (whole sessions, contiguous and in file order) and the lookups
+    rules share.
+
+    Rules work on event *positions* and session *numbers* (integers, in numpy) and take
+    only the values they return from the extracted (Arrow-backed) columns: no rule turns a
+    whole event column into Python objects or builds a new frame of strings, which was
+    the flattener's main cost.
+    """
 
     def __init__(self, events: pd.DataFrame, ctx: FlattenContext) -> None:
         self.events = events
         self.ctx = ctx
-        self.first = events.drop_duplicates(SESSION).set_index(SESSION)
-        self.index = self.first.index
+        sessions = events[SESSION].to_numpy()
+        change = np.empty(len(sessions), dtype=bool)
+        change[:1] = True
+        np.not_equal(sessions[1:], sessions[:-1], out=change[1:])
+        self.starts = np.flatnonzero(change)  # each session's first event
+        self.group = np.cumsum(change) - 1  # each event's session number
+        self.index = pd.Index(sessions[self.starts], name=SESSION)
         self.outputs: dict[str, pd.Series] = {}
         self._name_codes, self._names = pd.factorize(events["event_name"])
         self._first_nonempty: dict[str, pd.Series] = {}
         self._factorized: dict[str, tuple[np.ndarray, pd.Index]] = {}
+        self._positions: dict[tuple[str, ...], np.ndarray] = {}
+        self._addresses: dict[str, tuple[np.ndarray, list[dict[str, str | None]]]] = {}
 
-    def rows_of(self, event_names: tuple[str, ...], *columns: str) -> pd.DataFrame:
-        """The events with these names (file order), with only the columns a rule reads:
-        copying every extracted column for each rule was the flattener's main cost."""
-        wanted = [i for i, n in enumerate(self._names) if n in event_names]
-        positions = np.flatnonzero(np.isin(self._name_codes, wanted))
-        return pd.DataFrame(
-            {c: self.events[c].to_numpy()[positions] for c in (SESSION, *columns)},
-        )
+    def positions(self, event_names: tuple[str, ...]) -> np.ndarray:
+        """Positions (file order) of the events with these names."""
+        if event_names not in self._positions:
+            wanted = [i for i, n in enumerate(self._names) if n in event_names]
+            self._positions[event_names] = np.flatnonzero(np.isin(self._name_codes, wanted))
+        return self._positions[event_names]
+
+    def firsts(self, positions: np.ndarray) -> np.ndarray:
+        """Of events at ``positions`` (ascending), the first of each session."""
+        groups = self.group[positions]
+        keep = np.empty(len(groups), dtype=bool)
+        keep[:1] = True
+        np.not_equal(groups[1:], groups[:-1], out=keep[1:])
+        return positions[keep]
+
+    def lasts(self, positions: np.ndarray) -> np.ndarray:
+        """Of events at ``positions`` (ascending), the last of each session."""
+        groups = self.group[positions]
+        keep = np.empty(len(groups), dtype=bool)
+        keep[-1:] = True
+        np.not_equal(groups[1:], groups[:-1], out=keep[:-1])
+        return positions[keep]
+
+    def values_at(self, field: str, positions: np.ndarray) -> pd.Series:
+        """Per session, ``field`` at the event at ``positions`` (at most one per session),
+        missing where a session has none; taken in Arrow, in the column's own type."""
+        take = np.full(len(self.index), -1, dtype=np.intp)
+        take[self.group[positions]] = positions
+        column = self.events[field].array
+        return pd.Series(column.take(take, allow_fill=True), index=self.index)
+
+    def hit(self, positions: np.ndarray) -> np.ndarray:
+        """Per session, whether any event is at ``positions``."""
+        out = np.zeros(len(self.index), dtype=bool)
+        out[self.group[positions]] = True
+        return out
 
     def engine_present(self, engine: str) -> np.ndarray:
-        wanted = [i for i, n in enumerate(self._names) if n.partition(".")[0] == engine and "." in n]
-        sessions = self.events[SESSION].to_numpy()[np.isin(self._name_codes, wanted)]
-        return self.index.isin(np.unique(sessions))
+        wanted = tuple(n for n in self._names if n.partition(".")[0] == engine and "." in n)
+        return self.hit(self.positions(wanted))
 
     def first_nonempty(self, field: str) -> pd.Series:
         """Session context from the first event that carries a value (the extract turns
         empty strings into NULL)."""
         if field not in self._first_nonempty:
-            col = self.events[field]
-            keep = col.notna().to_numpy()
-            firsts = pd.DataFrame(
-                {SESSION: self.events[SESSION].to_numpy()[keep], field: col.to_numpy()[keep]}
-            ).drop_duplicates(SESSION)
-            self._first_nonempty[field] = firsts.set_index(SESSION)[field].reindex(self.index)
+            present = np.flatnonzero(self.events[field].notna().to_numpy())
+            self._first_nonempty[field] = self.values_at(field, self.firsts(present))
         return self._first_nonempty[field]
 
     def factorized(self, field: str) -> tuple[np.ndarray, pd.Index]:
@@ -72,16 +109,21 @@ class Sessions:
             self._factorized[field] = pd.factorize(self.events[field])
         return self._factorized[field]
 
+    def addresses(self, column: str) -> tuple[np.ndarray, list[dict[str, str | None]]]:
+        """(codes, parts per distinct address) of an output column: every distinct address
+        is split once per chunk, however many part columns read it."""
+        if column not in self._addresses:
+            codes, uniques = pd.factorize(self.outputs[column])
+            self._addresses[column] = (codes, split_addresses(list(uniques)))
+        return self._addresses[column]
+
     @cached_property
     def local_start(self) -> pd.Series:
         """Each session's first event, to the second, in the subscription's zone (the
         ``datetime`` column type formats it)."""
-        start = pd.to_datetime(self.first["event_time"], utc=True).dt.floor("s")
+        first = pd.Series(self.events["event_time"].array.take(self.starts), index=self.index)
+        start = pd.to_datetime(first, utc=True).dt.floor("s")
         return start.dt.tz_convert(self.ctx.window.timezone)
-
-    def align(self, series: pd.Series, fill=None) -> pd.Series:
-        out = series.reindex(self.index)
-        return out if fill is None else out.fillna(fill)
 
     def event_counts(self) -> pd.Series:
         return pd.Series(np.bincount(self._name_codes, minlength=len(self._names)), index=self._names)
@@ -126,41 +168,51 @@ def rule_user_agent(s: Sessions, col: ColumnSpec) -> pd.Series:
 
 
 def rule_url_param(s: Sessions, col: ColumnSpec) -> pd.Series:
+    """The parameter's value on the session's first event whose URL carries it."""
     field, param = col.rule["field"], col.rule["param"]
     codes, uniques = s.factorized(field)
     values = np.array([query_params(u).get(param) or None for u in uniques] + [None], dtype=object)
-    per_event = pd.DataFrame({SESSION: s.events[SESSION].to_numpy(), "v": values[codes]})
-    firsts = per_event.dropna(subset=["v"]).drop_duplicates(SESSION).set_index(SESSION)["v"]
-    return s.align(firsts)
+    carries = np.array([v is not None for v in values], dtype=bool)
+    first = s.firsts(np.flatnonzero(carries[codes]))
+    out = np.full(len(s.index), None, dtype=object)
+    out[s.group[first]] = values[codes[first]]
+    return pd.Series(out, index=s.index, dtype=object)
 
 
 def rule_count(s: Sessions, col: ColumnSpec) -> pd.Series:
-    rows = s.rows_of(_events(col))
-    return s.align(rows.groupby(SESSION, sort=False).size(), fill=0).astype("int64")
+    groups = s.group[s.positions(_events(col))]
+    return pd.Series(np.bincount(groups, minlength=len(s.index)).astype("int64"), index=s.index)
 
 
 def rule_any(s: Sessions, col: ColumnSpec) -> pd.Series:
-    return rule_count(s, col) > 0
+    return pd.Series(s.hit(s.positions(_events(col))), index=s.index)
+
+
+def _with_value(s: Sessions, col: ColumnSpec) -> np.ndarray:
+    """Positions of the rule's events that carry its property."""
+    positions = s.positions(_events(col))
+    present = s.events[_prop(col)].array.take(positions).isna()
+    return positions[~np.asarray(present, dtype=bool)]
 
 
 def rule_count_distinct(s: Sessions, col: ColumnSpec) -> pd.Series:
-    prop = _prop(col)
-    rows = s.rows_of(_events(col), prop)
-    counts = rows.dropna(subset=[prop]).groupby(SESSION, sort=False)[prop].nunique()
-    return s.align(counts, fill=0).astype("int64")
+    positions = _with_value(s, col)
+    codes, _ = pd.factorize(s.events[_prop(col)].array.take(positions))
+    pairs = np.unique(s.group[positions].astype(np.int64) * (int(codes.max(initial=0)) + 1) + codes)
+    groups = pairs // (int(codes.max(initial=0)) + 1)
+    return pd.Series(np.bincount(groups, minlength=len(s.index)).astype("int64"), index=s.index)
 
 
 def rule_any_value(s: Sessions, col: ColumnSpec) -> pd.Series:
-    rows = s.rows_of(_events(col), _prop(col))
-    hits = rows.loc[rows[_prop(col)] == str(col.rule["value"]), SESSION].unique()
-    return pd.Series(s.index.isin(hits), index=s.index)
+    positions = _with_value(s, col)
+    values = pd.Series(s.events[_prop(col)].array.take(positions))
+    equal = (values == str(col.rule["value"])).to_numpy(dtype=bool, na_value=False)
+    return pd.Series(s.hit(positions[equal]), index=s.index)
 
 
 def rule_last(s: Sessions, col: ColumnSpec) -> pd.Series:
     """The value on the session's last such event (by time, then id), even if empty there."""
-    rows = s.rows_of(_events(col), _prop(col))
-    last = rows.drop_duplicates(SESSION, keep="last").set_index(SESSION)[_prop(col)]
-    out = s.align(last)
+    out = s.values_at(_prop(col), s.lasts(s.positions(_events(col))))
     mapping = col.rule.get("map")
     if mapping:
         out = out.map(lambda v: mapping.get(v, v) if isinstance(v, str) else v)
@@ -169,18 +221,20 @@ def rule_last(s: Sessions, col: ColumnSpec) -> pd.Series:
 
 def rule_ordered_unique(s: Sessions, col: ColumnSpec) -> pd.Series:
     """Values in first-seen order, each once, as compact JSON array text."""
-    prop = _prop(col)
-    rows = s.rows_of(_events(col), prop).dropna(subset=[prop])
-    rows = rows.drop_duplicates([SESSION, prop])
-    if rows.empty:
+    positions = _with_value(s, col)
+    if not len(positions):
         return empty_series(s.index, "array")
-    codes, uniques = pd.factorize(rows[prop])
+    codes, uniques = pd.factorize(s.events[_prop(col)].array.take(positions))
+    groups = s.group[positions].astype(np.int64)
+    key = groups * (len(uniques) + 1) + codes
+    _, first_seen = np.unique(key, return_index=True)
+    first_seen.sort()  # back to file order: grouped by session, values in first-seen order
+    groups, codes = groups[first_seen], codes[first_seen]
     quoted = np.array([json.dumps(u, ensure_ascii=False) + "," for u in uniques], dtype=object)[codes]
-    sessions = rows[SESSION].to_numpy()
-    starts = np.flatnonzero(np.r_[True, sessions[1:] != sessions[:-1]])  # rows are grouped by session
+    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
     joined = np.add.reduceat(quoted, starts)  # string concatenation per session, in C
-    arrays = pd.Series(["[" + j[:-1] + "]" for j in joined], index=sessions[starts])
-    return s.align(arrays)
+    arrays = pd.Series(["[" + j[:-1] + "]" for j in joined], index=s.index[groups[starts]])
+    return arrays.reindex(s.index)
 
 
 def rule_address_part(s: Sessions, col: ColumnSpec) -> pd.Series:
@@ -189,9 +243,8 @@ def rule_address_part(s: Sessions, col: ColumnSpec) -> pd.Series:
         raise SpecError(
             f"column {col.name}: address_part reads {source!r}, which must come earlier in the spec"
         )
-    addresses = s.outputs[source]
-    codes, uniques = pd.factorize(addresses)
-    parts = np.array([split_address(u)[col.rule["part"]] for u in uniques] + [None], dtype=object)
+    codes, parsed = s.addresses(source)
+    parts = np.array([p[col.rule["part"]] for p in parsed] + [None], dtype=object)
     return pd.Series(parts[codes], index=s.index)
 
 

@@ -42,10 +42,14 @@ _GX_BATCH_DEFINITION: Any = None
 
 
 def _batch_definition() -> Any:
-    """One ephemeral GX context per process: creating it costs more than a small file's checks."""
+    """One ephemeral GX context per process, built on first use and reused by every later
+    subscription the worker checks: creating it costs more than a small file's checks.
+    GX's start-up chatter (data context, data sources, usage statistics) stays out of the
+    task log: only its warnings and errors get through."""
     global _GX_BATCH_DEFINITION
     with _GX_LOCK:
         if _GX_BATCH_DEFINITION is None:
+            logging.getLogger("great_expectations").setLevel(logging.WARNING)
             import great_expectations as gx
             from great_expectations.data_context.types.base import ProgressBarsConfig
 
