@@ -7,7 +7,6 @@ and exits 1 when an error-level check failed or a staged file was never checked,
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
@@ -24,15 +23,37 @@ def staged_files(staging: str | Path, org: str, report: str, ds: str) -> list[Pa
 
 
 def _day(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    from flatexport.errors import InputError
+    from flatexport.window import parse_ds
+
     try:
-        return dt.date.fromisoformat(value).isoformat()
-    except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc
+        return parse_ds(value).isoformat()
+    except InputError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _org(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    """ORG is a folder name below the staging root: only a valid org id (flatexport.orgs)."""
+    from flatexport.errors import InputError
+    from flatexport.orgs import check_org_id
+
+    try:
+        return check_org_id(value)
+    except InputError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _report(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    from flatexport.specs import available_reports
+
+    if value not in available_reports():
+        raise click.BadParameter(f"unknown report {value!r} (known: {', '.join(available_reports())})")
+    return value
 
 
 @click.command("quality")
-@click.argument("org")
-@click.argument("report")
+@click.argument("org", callback=_org)
+@click.argument("report", callback=_report)
 @click.argument("date", callback=_day)
 @click.option(
     "--staging-dir",

@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import click
 
+# A sample warehouse, not a load test: bounded so a typo cannot fill the disk.
+MAX_PER_ORG_DAY = 1_000_000
+
 
 @click.command()
 @click.option("--source", "source_url", help="SQLAlchemy URL (default: the embedded DuckDB warehouse).")
-@click.option("--sessions", default=3000, show_default=True, help="Sessions per org and day.")
-@click.option("--activity-events", default=2000, show_default=True, help="Activity events per org and day.")
-@click.option("--seed", "seed_value", default=7, show_default=True)
+@click.option(
+    "--sessions",
+    default=3000,
+    show_default=True,
+    type=click.IntRange(1, MAX_PER_ORG_DAY),
+    help="Sessions per org and day.",
+)
+@click.option(
+    "--activity-events",
+    default=2000,
+    show_default=True,
+    type=click.IntRange(1, MAX_PER_ORG_DAY),
+    help="Activity events per org and day.",
+)
+@click.option("--seed", "seed_value", default=7, show_default=True, type=click.IntRange(0, 2**32 - 1))
 def seed(source_url: str | None, sessions: int, activity_events: int, seed_value: int) -> None:
     """Create the sample warehouse: every source table, several orgs and days."""
     from flatexport.seed.warehouse import seed_all
