@@ -21,6 +21,7 @@ from flatexport.control.operations import csv_list
 from flatexport.errors import FlatexportError, InputError
 from flatexport.masking import mask_url
 from flatexport.orgs import check_org_id
+from flatexport.source import source_option
 from flatexport.subscriptions import FORMATS, Subscription, check_timezone
 from flatexport.window import parse_ds
 
@@ -86,6 +87,7 @@ def docs(report: str, out: Path | None) -> None:
 @click.option(
     "--source",
     "source_url",
+    callback=source_option,
     help="SQLAlchemy URL; default: the DAG's source (the flatexport_source Airflow connection, "
     "else FLATEXPORT_SOURCE_URL, else the embedded DuckDB).",
 )
@@ -176,6 +178,7 @@ def _report(outcome: dict) -> None:
 @click.option(
     "--source",
     "source_url",
+    callback=source_option,
     help="Warehouse scopes are checked against (default FLATEXPORT_SOURCE_URL or the embedded one).",
 )
 def import_subscriptions(path: Path, source_url: str | None) -> None:

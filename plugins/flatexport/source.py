@@ -56,6 +56,20 @@ def safe_url(url: str) -> str:
     return mask_url(url)
 
 
+def source_option(_ctx: object, _param: object, value: str | None) -> str | None:
+    """Click callback for ``--source``: given means checked now (an empty or malformed URL
+    is a usage error naming it), not silently replaced by the default source."""
+    if value is None:
+        return None
+    import click
+
+    try:
+        normalise_url(value)
+    except SourceURLError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
+
+
 def normalise_url(url: str) -> str:
     """Accept plain postgresql:// URLs and use the installed psycopg 3 driver for them."""
     if not url or not url.strip() or "\x00" in url:

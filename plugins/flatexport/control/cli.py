@@ -175,7 +175,7 @@ def destinations() -> None:
 
 
 @destinations.command("add")
-@click.option("--org", "org_id", required=True, callback=_org, help="Customer org id.")
+@click.option("--org", "org_id", required=True, help="Customer org id (checked by the add itself).")
 @click.option("--report", required=True, help="Report name (a spec in include/report_specs).")
 @click.argument("url")
 @click.option("--conn-id", help="Airflow connection with the credentials (required for gdrive://).")
