@@ -16,7 +16,7 @@ import click
 
 from flatexport import cli_logging
 from flatexport.cli_scope import pop_scope_options, with_scope_options
-from flatexport.control.cli import BoundaryGroup, one_line
+from flatexport.control.cli import BoundaryGroup, PathParam, one_line
 from flatexport.control.operations import csv_list
 from flatexport.errors import FlatexportError, InputError
 from flatexport.masking import mask_url
@@ -62,7 +62,9 @@ def _org(_ctx, _param, value):
 @main.command()
 @click.argument("report")
 @click.option(
-    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file instead of stdout."
+    "--out",
+    type=PathParam(dir_okay=False, path_type=Path),
+    help="Write to a file instead of stdout.",
 )
 def docs(report: str, out: Path | None) -> None:
     """Render REPORT's data dictionary (Markdown) from its spec."""
@@ -92,7 +94,10 @@ def docs(report: str, out: Path | None) -> None:
     "else FLATEXPORT_SOURCE_URL, else the embedded DuckDB).",
 )
 @click.option(
-    "--to", "to_dir", type=click.Path(file_okay=False, path_type=Path), help="Write into this folder."
+    "--to",
+    "to_dir",
+    type=PathParam(file_okay=False, path_type=Path),
+    help="Write into this folder.",
 )
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
 @click.option("--columns", callback=_csv_list, help="Comma-separated subset of columns.")
@@ -174,7 +179,7 @@ def _report(outcome: dict) -> None:
 
 
 @main.command("import-subscriptions")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("path", type=PathParam(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--source",
     "source_url",

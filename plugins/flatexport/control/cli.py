@@ -25,6 +25,15 @@ from flatexport.formats import FORMATS
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class PathParam(click.Path):
+    """click.Path that refuses a NUL byte as a bad value (the OS would raise ValueError)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str | bytes) and ("\x00" in str(value)):
+            self.fail(f"{str(value)!r} contains a NUL byte", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 class CliError(click.ClickException):
     """A user-facing failure printed as ``error: message`` (click's default is ``Error:``).
 
@@ -169,6 +178,15 @@ def _org(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str
         raise click.BadParameter(str(exc)) from None
 
 
+def _report(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """--report as a filter: a report flatexport has (a typo is not "nothing found")."""
+    from flatexport.specs import available_reports
+
+    if value is not None and value not in available_reports():
+        raise click.BadParameter(f"unknown report {value!r} (known: {', '.join(available_reports())})")
+    return value
+
+
 @click.group("destinations", cls=BoundaryGroup)
 def destinations() -> None:
     """Manage where each org's reports are delivered."""
@@ -198,7 +216,7 @@ def add(org_id: str, report: str, url: str, fmt: str, **opts: Any) -> None:
 
 @destinations.command("list")
 @click.option("--org", callback=_org, help="Only this org.")
-@click.option("--report", help="Only this report.")
+@click.option("--report", callback=_report, help="Only this report.")
 @handle_errors
 def list_(org: str | None, report: str | None) -> None:
     """List subscriptions."""
@@ -282,7 +300,7 @@ def _short(text: str | None, width: int = 60) -> str:
 
 @click.command("deliveries")
 @click.option("--org", callback=_org, help="Only this org.")
-@click.option("--report", help="Only this report.")
+@click.option("--report", callback=_report, help="Only this report.")
 @click.option("--from", "date_from", help="First ds (YYYY-MM-DD).")
 @click.option("--to", "date_to", help="Last ds (YYYY-MM-DD), inclusive.")
 @handle_errors

@@ -93,6 +93,10 @@ def subscription_fields(org_id: str, report: str, url: str, fmt: str, opts: dict
 
     opts = dict(opts)
     check_org_id(org_id)
+    for name in ("conn_id", "kms_key", "expected_bucket_owner", "subject"):
+        value = opts.get(name)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise InputError(f"--{name.replace('_', '-')} {value!r} is empty (leave the option out instead)")
     spec = load_spec(report)
     check_timezone(opts["timezone"])
     check_format(fmt)

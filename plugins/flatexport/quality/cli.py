@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from flatexport import paths
+from flatexport.control.cli import PathParam
 from flatexport.formats import format_of_file
 
 
@@ -57,7 +58,7 @@ def _report(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
 @click.argument("date", callback=_day)
 @click.option(
     "--staging-dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=PathParam(file_okay=False, path_type=Path),
     default=None,
     help="Staging folder (default: flatexport's staging dir).",
 )
@@ -66,7 +67,7 @@ def quality(org: str, report: str, date: str, staging_dir: Path | None) -> None:
     base = staging_dir or paths.staging_dir()
     files = staged_files(base, org, report, date)
     if not files:
-        click.echo(f"nothing staged for {report} / {org} / {date} under {base}", err=True)
+        click.echo(f"error: nothing staged for {report} / {org} / {date} under {base}", err=True)
         raise SystemExit(2)
     failed = False
     for path in files:
