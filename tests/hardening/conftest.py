@@ -56,6 +56,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
     monkeypatch.setenv("FLATEXPORT_SOURCE_URL", warehouse)
     monkeypatch.setenv("FLATEXPORT_CONTROL_DB_URL", control)
     monkeypatch.setenv("FLATEXPORT_LOCAL_ROOTS", str(deliveries))
+    monkeypatch.chdir(tmp_path)  # a bad value that slipped through never writes into the checkout
     return World(tmp_path, warehouse, control, deliveries)
 
 

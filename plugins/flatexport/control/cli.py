@@ -26,11 +26,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class PathParam(click.Path):
-    """click.Path that refuses a NUL byte as a bad value (the OS would raise ValueError)."""
+    """click.Path that refuses a NUL byte (the OS would raise ValueError) and an empty
+    value (which would mean the current folder) as bad values."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str | bytes) and ("\x00" in str(value)):
             self.fail(f"{str(value)!r} contains a NUL byte", param, ctx)
+        if isinstance(value, str) and not value.strip():
+            self.fail(f"{value!r} is empty (name a path, or leave the option out)", param, ctx)
         return super().convert(value, param, ctx)
 
 

@@ -56,7 +56,7 @@ class DuckDbSink:
 
         from flatexport.source import check_duckdb_file, duckdb_connect_args
 
-        if path != ":memory:" and os.path.exists(path) and os.path.getsize(path) > 0:
+        if path != ":memory:" and os.path.exists(path):
             check_duckdb_file(path)  # never overwrite, or read through an extension, a foreign file
         self.con = duckdb.connect(path, config=duckdb_connect_args(read_only=False)["config"])
 
