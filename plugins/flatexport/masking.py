@@ -58,7 +58,7 @@ def mask_url(url: Any, *, hide_path: bool = False) -> str:
         host = parts.hostname or ""
         port = parts.port
     except ValueError:
-        return MASK if ("@" in url or "=" in url) else url
+        return MASK if (hide_path or "@" in url or "=" in url) else url
     netloc = parts.netloc
     if password is not None:
         if ":" in host:  # IPv6 literal
@@ -88,8 +88,9 @@ def url_secrets(url: Any, *, hide_path: bool = False) -> tuple[str, ...]:
     try:
         parts = urlsplit(text)
         password = parts.password
+        _ = parts.port
     except ValueError:
-        return (text,) if ("@" in text or "=" in text) else ()
+        return (text,) if (hide_path or "@" in text or "=" in text) else ()
     found = [password] if password else []
     found += [v for k, v in parse_qsl(parts.query, keep_blank_values=True) if is_secret_param(k) and v]
     if hide_path and parts.path not in ("", "/"):
