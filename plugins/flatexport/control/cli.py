@@ -102,10 +102,11 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-class BoundaryGroup(click.Group):
-    """The CLI's error boundary, for every command under the group (ours, and those added
-    from the subsystems: seed, quality, destinations...): our errors and file-system
-    errors become one ``error: ...`` line, exit 2 for a bad value, 1 for a failed run."""
+class _Boundary:
+    """The CLI's error boundary, for every command under it (ours, and those added from
+    the subsystems: seed, quality, destinations...), and for a sub-CLI run on its own:
+    our errors and file-system errors become one ``error: ...`` line, exit 2 for a bad
+    value, 1 for a failed run."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -142,6 +143,14 @@ class BoundaryGroup(click.Group):
             click.echo("error: aborted", err=True)
             sys.exit(1)
         sys.exit(rv if isinstance(rv, int) else 0)
+
+
+class BoundaryGroup(_Boundary, click.Group):
+    """A click group behind the error boundary (see _Boundary)."""
+
+
+class BoundaryCommand(_Boundary, click.Command):
+    """A click command behind the error boundary when run on its own (see _Boundary)."""
 
 
 def _store() -> Any:
@@ -301,7 +310,7 @@ def _short(text: str | None, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-@click.command("deliveries")
+@click.command("deliveries", cls=BoundaryCommand)
 @click.option("--org", callback=_org, help="Only this org.")
 @click.option("--report", callback=_report, help="Only this report.")
 @click.option("--from", "date_from", help="First ds (YYYY-MM-DD).")

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from flatexport import paths
-from flatexport.control.cli import PathParam
+from flatexport.control.cli import BoundaryCommand, PathParam
 from flatexport.formats import format_of_file
 
 
@@ -52,7 +52,7 @@ def _report(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     return value
 
 
-@click.command("quality")
+@click.command("quality", cls=BoundaryCommand)
 @click.argument("org", callback=_org)
 @click.argument("report", callback=_report)
 @click.argument("date", callback=_day)

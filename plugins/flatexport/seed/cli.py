@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import click
 
+from flatexport.control.cli import BoundaryCommand
 from flatexport.source import source_option
 
 # A sample warehouse, not a load test: bounded so a typo cannot fill the disk.
 MAX_PER_ORG_DAY = 1_000_000
 
 
-@click.command()
+@click.command(cls=BoundaryCommand)
 @click.option(
     "--source",
     "source_url",
