@@ -40,6 +40,9 @@ demo: install
 	@echo
 	@find data/deliveries -type f -name '*$(DEMO_DAY)*' ! -name '*.manifest.json' | sort
 	@echo
+	@echo "An on-demand request, e-mailed to the org's admin (a local SMTP server stands in for the relay):"
+	@AIRFLOW__LOGGING__LOGGING_LEVEL=WARNING $(BIN)/python demo/ondemand_email.py
+	@echo
 	@echo "Console: run 'make console', then open http://localhost:$(CONSOLE_PORT)/flatexport/"
 	@echo "(user admin; Airflow prints the password when it starts)."
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from flatexport.errors import DeliveryError
+from flatexport.errors import DeliveryError, StagingError
 from flatexport.hashing import sha256_file
 from flatexport.pipeline import deliver_step
 from flatexport.staged import StagedFile
@@ -70,7 +70,7 @@ def test_a_file_is_never_delivered_to_another_subscription(tmp_path, staged_for_
 def test_a_file_changed_after_staging_never_replaces_the_delivered_one(tmp_path, staged_for_org_a):
     deliver_step(_sub(tmp_path), staged_for_org_a)
     Path(staged_for_org_a.path).write_text("session_id\n2\n")  # same size, other bytes
-    with pytest.raises(DeliveryError, match="checksum mismatch"):
+    with pytest.raises(StagingError, match="changed since it was staged .checksum mismatch"):
         deliver_step(_sub(tmp_path), replace(staged_for_org_a))
     delivered = tmp_path / "dest" / "clickstream_2024-11-04.csv"
     assert delivered.read_text() == "session_id\n1\n"  # the verified copy stays

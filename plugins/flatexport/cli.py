@@ -178,6 +178,54 @@ def _report(outcome: dict) -> None:
     click.echo(f"{receipt['location']}  rows={staged['rows']}  sha256={staged['sha256'][:12]}…{warn}")
 
 
+@main.command()
+@click.argument("report")
+@click.option("--org", required=True, help="The customer organisation (tenant) id.")
+@with_scope_options
+@click.option(
+    "--date",
+    "ds",
+    callback=_date,
+    help="The day (reports of one day: required). History reports: "
+    "leave it out for everything up to now, or give a day for everything up to its end.",
+)
+@click.option("--email", required=True, help="The requester: an admin of the org, the only recipient.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
+@click.option("--local", is_flag=True, help="Run it in this process now, instead of queueing it in Airflow.")
+def request(
+    report: str, org: str, ds: dt.date | None, email: str, fmt: str, local: bool, **scope_opts: object
+) -> None:
+    """Ask for REPORT now, e-mailed to --email (an admin of --org). The request is checked
+    first; then it is queued as an on_demand_export DAG run, or with --local run here."""
+    from flatexport.airflow_support.tasks import source_url_for_run
+    from flatexport.families import scope_options
+    from flatexport.ondemand import (
+        DATE,
+        EMAIL,
+        FORMAT,
+        ORG,
+        REPORT,
+        queue_request,
+        run_request,
+        validate_request,
+    )
+
+    given = pop_scope_options(scope_opts)
+    raw = {o.field: o.value(given[o.param]) for o in scope_options() if given.get(o.param) is not None}
+    raw.update({REPORT: report, ORG: org, EMAIL: email, DATE: ds, FORMAT: fmt})
+    source_url = source_url_for_run(None)
+    accepted = validate_request(raw, source_url=source_url)
+    if not local:
+        run_id = queue_request(accepted)
+        click.echo(f"queued: {accepted.describe()} (Airflow DAG run {run_id})")
+        return
+    from flatexport.pipeline import control_store
+
+    outcome = run_request(accepted, store=control_store(), source_url=source_url)
+    staged = outcome["staged"]
+    click.echo(f"sent: {accepted.describe()}: {staged['name']} rows={staged['rows']}")
+
+
 @main.command("import-subscriptions")
 @click.argument("path", type=PathParam(exists=True, dir_okay=False, path_type=Path))
 @click.option(
@@ -220,9 +268,11 @@ def dag_test(dag_id: str, ds: dt.date) -> None:
 
 def _register_optional() -> None:
     """Commands that live with their subsystem (control plane, quality, sample data)."""
+    from flatexport.backfill import backfill_command
     from flatexport.seed.cli import seed
 
     main.add_command(seed)
+    main.add_command(backfill_command())
     try:
         from flatexport.control.cli import deliveries, destinations
 

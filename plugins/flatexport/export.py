@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 import multiprocessing
 import os
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -65,11 +66,19 @@ def check_scope(spec: ReportSpec, org_id: str, scope: Scope, source_url: str | N
         family_of(spec).check_scope(spec, scope, org_id, source_url)
 
 
-def staged_path(sub: Subscription, spec: ReportSpec, ds: dt.date, root: Path | None = None) -> Path:
-    """<staging>/<report>/<org>/<ds>/<subscription>/<file>: one folder per delivery, so
-    a failed file stays inspectable and re-runs overwrite only their own."""
-    folder = (root or staging_dir()) / spec.report / sub.org_id / ds.isoformat() / str(sub.id)
-    folder.mkdir(parents=True, exist_ok=True)
+def staged_path(
+    sub: Subscription, spec: ReportSpec, ds: dt.date, root: Path | None = None, attempt: str | None = None
+) -> Path:
+    """<staging>/<report>/<org>/<ds>/<subscription>/attempt-<id>/<file> on this machine:
+    one folder per attempt (see flatexport.staging), so concurrent runs never share a file
+    and a failed one stays inspectable. The pipeline stages through flatexport.staging."""
+    from flatexport.staging import ATTEMPT_PREFIX, segment
+
+    parts = [spec.report, sub.org_id, ds.isoformat(), str(sub.id), attempt or uuid.uuid4().hex[:12]]
+    names = ("report", "org", "day", "subscription", "attempt")
+    checked = [segment(p, what) for p, what in zip(parts, names, strict=True)]
+    folder = (root or staging_dir()).joinpath(*checked[:-1], ATTEMPT_PREFIX + checked[-1])
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     return folder / file_name(spec, ds, sub.format, sub.scope)
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from flatexport.errors import SourceError, SourceUnavailable, SpecError
-from flatexport.paths import staging_dir
+from flatexport.paths import spill_dir
 from flatexport.settings import get_settings
 from flatexport.source import engine_for, is_duckdb, resolve_source_url, safe_url, sql_literal
 
@@ -51,8 +51,7 @@ def _configure_duckdb(conn: sa.Connection) -> None:
     SET takes no bound parameters, so the values are validated (by the settings) before use.
     """
     limit = get_settings().duckdb_memory_limit
-    spill = staging_dir() / "duckdb-spill"
-    spill.mkdir(parents=True, exist_ok=True)
+    spill = spill_dir()
     conn.exec_driver_sql("SET TimeZone='UTC'")
     conn.exec_driver_sql(f"SET memory_limit='{limit}'")
     conn.exec_driver_sql("SET temp_directory=" + sql_literal(str(spill)))

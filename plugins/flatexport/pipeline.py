@@ -4,22 +4,31 @@ export -> check -> deliver. Each step takes and returns small records (subscript
 staged-file facts, quality summary), never data. A day is marked delivered in the log
 only after the destination confirmed the checksum; anything else leaves it failed or
 blocked, and re-running the day repairs it.
+
+Staged files live where :mod:`flatexport.staging` says (a local folder, or object
+storage every worker reaches), one folder per attempt; the check and the delivery read
+them only through ``staging.verified_local``. A verified delivery removes its staged
+copy; a failed attempt keeps it for inspection until the retention cleanup. One run at a
+time holds a subscription's day (``ControlStore.delivery_lock``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
+import uuid
 from contextlib import contextmanager
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
+from flatexport import staging
 from flatexport.destinations import deliver, destination_for
-from flatexport.errors import DeliveryError, FlatexportError, QualityError
-from flatexport.export import run_export
+from flatexport.errors import DeliveryError, FlatexportError, QualityError, StagingError
+from flatexport.export import run_export, run_export_as_of
 from flatexport.manifest import manifest_bytes
+from flatexport.notices import notify_failure
 from flatexport.settings import get_settings
 from flatexport.specs import file_name, load_spec
 from flatexport.staged import StagedFile
@@ -45,8 +54,36 @@ def subscriptions_for(reports: list[str], ds: dt.date, store=None) -> list[Subsc
     return subs
 
 
-def export_step(sub: Subscription, ds: dt.date, source_url: str | None = None) -> StagedFile:
-    return run_export(sub, ds, source_url=source_url)
+def export_step(
+    sub: Subscription,
+    ds: dt.date,
+    source_url: str | None = None,
+    attempt: int | str | None = None,
+    cutoff: dt.datetime | None = None,
+) -> StagedFile:
+    """Export into the attempt's own staging folder and publish it there (streamed up when
+    staging is object storage). ``attempt``: the delivery-log id, else a fresh token.
+    ``cutoff``: an on-demand request's moment (the file is the scope's history until then,
+    named after ``ds``, its UTC date) instead of the day's window."""
+    spec = load_spec(sub.report)
+    name = file_name(spec, ds, sub.format, sub.scope)
+    slot = staging.attempt_slot(spec.report, sub.org_id, ds, sub.id, attempt or uuid.uuid4().hex[:12], name)
+    try:
+        if cutoff is not None:
+            staged = run_export_as_of(sub, cutoff, source_url=source_url, out_path=slot.local)
+        else:
+            staged = run_export(sub, ds, source_url=source_url, out_path=slot.local)
+    except OSError as exc:
+        raise staging.os_error("write the staged file in", str(slot.local.parent), exc) from None
+    except Exception as exc:
+        if (reason := staging.duckdb_io_reason(exc)) is None:
+            raise
+        raise StagingError(f"cannot write the staged file in {slot.local.parent}: {reason}") from None
+    finally:
+        if not slot.local.exists():
+            staging.release_scratch(slot)
+            staging.prune_attempt(slot)
+    return staging.publish(slot, staged)
 
 
 def check_step(
@@ -62,11 +99,29 @@ def check_step(
         history = store.recent_row_counts(
             sub.org_id, sub.report, before=dt.date.fromisoformat(staged.ds), days=VOLUME_HISTORY_DAYS
         )
-    report = validate_staged(load_spec(sub.report), staged, sub, history=history)
+    with staging.verified_local(staged) as local:
+        here = dataclasses.replace(staged, path=str(local))
+        report = validate_staged(load_spec(sub.report), here, sub, history=history, write_files=False)
+        keep_quality_outputs(report, staged, local)
     if report.failed:
         send_quality_alert(report, run_url or "")
     gate(report)
     return report.to_summary()
+
+
+def keep_quality_outputs(report, staged: StagedFile, local) -> None:
+    """The gate's PII-free summary and its operator page beside the staged file, wherever
+    staging is. They are a convenience: a disk that cannot take them is logged, and the
+    gate's verdict stands."""
+    from flatexport.quality.validate import write_outputs
+
+    try:
+        summary, page = write_outputs(report, local)
+    except OSError as exc:
+        log.warning("quality summary not kept beside %s: %s", staged.name, exc.strerror or exc)
+        return
+    staging.save_sidecar(staged, ".quality.json", summary)
+    staging.save_sidecar(staged, ".quality.html", page)
 
 
 def send_quality_alert(report, run_url: str) -> None:
@@ -100,13 +155,25 @@ def guard_tenant(sub: Subscription, staged: StagedFile) -> None:
 
 
 def deliver_step(
-    sub: Subscription, staged: StagedFile, quality: dict[str, Any] | None = None
+    sub: Subscription,
+    staged: StagedFile,
+    quality: dict[str, Any] | None = None,
+    restatement_of: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Hand the staged file and its manifest to the one delivery driver; the receipt
-    (location, checksums, whether it replaced an earlier copy) goes to the caller's record."""
+    (location, checksums, whether it replaced an earlier copy) goes to the caller's record.
+    ``restatement_of``: the earlier delivery a late-data restatement replaces (manifest)."""
     guard_tenant(sub, staged)
-    receipt = deliver(destination_for(sub), staged, manifest_bytes(staged, quality))
+    transport = destination_for(sub)
+    with staging.verified_local(staged) as local:
+        receipt = deliver(
+            transport,
+            staged,
+            manifest_bytes(staged, quality, restatement_of),
+            opener=lambda: open(local, "rb"),  # noqa: SIM115 - the driver closes it
+        )
     log.info("delivered %s rows=%d to %s (%s)", staged.name, staged.rows, receipt.location, receipt.checksum)
+    staging.discard(staged)  # verified at the destination: the staged copy has served
     return asdict(receipt)
 
 
@@ -118,20 +185,28 @@ def run_subscription(
     store=None,
     check: bool = True,
 ) -> dict[str, Any]:
-    """All three steps for one subscription, recording the attempt in the delivery log."""
-    attempt = (
-        store.start_delivery(run_id, sub, ds, file_name(load_spec(sub.report), ds, sub.format, sub.scope))
-        if store
-        else None
-    )
-    with outcome_recorded(store, attempt):
+    """All three steps for one subscription, recording the attempt in the delivery log,
+    while holding the subscription's day (a second run waits or stops with a message)."""
+    if store is None:
         staged = export_step(sub, ds, source_url)
-    with outcome_recorded(store, attempt, staged):
-        quality = check_step(sub, staged, store) if check else None
-    with outcome_recorded(store, attempt, staged, quality):
+        quality = check_step(sub, staged, None) if check else None
         receipt = deliver_step(sub, staged, quality)
-    if store is not None:
-        store.finish_delivery(attempt, "delivered", **staged_facts(staged), quality=quality)
+        return {"staged": staged.to_xcom(), "receipt": receipt, "quality": quality}
+    from flatexport.control.store import process_owner
+
+    owner = process_owner("run")
+    name = file_name(load_spec(sub.report), ds, sub.format, sub.scope)
+    with store.delivery_lock(sub.id, ds, owner=owner):
+        attempt = store.start_delivery(run_id, sub, ds, name, owner=owner)
+        with store.heartbeating(attempt):
+            with outcome_recorded(store, attempt):
+                staged = export_step(sub, ds, source_url, attempt=attempt)
+            store.beat(attempt, staged_path=staged.path)
+            with outcome_recorded(store, attempt, staged):
+                quality = check_step(sub, staged, store) if check else None
+            with outcome_recorded(store, attempt, staged, quality):
+                receipt = deliver_step(sub, staged, quality)
+            store.finish_delivery(attempt, "delivered", **staged_facts(staged), quality=quality)
     return {"staged": staged.to_xcom(), "receipt": receipt, "quality": quality}
 
 
@@ -151,6 +226,7 @@ def outcome_recorded(store, attempt: int | None, staged: StagedFile | None = Non
         if store is not None and attempt is not None:
             reason = str(exc) if isinstance(exc, FlatexportError) else f"{type(exc).__name__}: {exc}"
             store.finish_delivery(attempt, "failed", **staged_facts(staged), error=reason, quality=quality)
+            notify_failure(store, attempt, exc)  # the customer's contact, when it is theirs to fix
         raise
 
 
@@ -162,5 +238,5 @@ def staged_facts(staged: StagedFile | None) -> dict[str, Any]:
 
 def last_quality_summary(staged: StagedFile) -> dict[str, Any] | None:
     """The gate's PII-free summary, written beside the staged file."""
-    path = Path(staged.path + ".quality.json")
-    return json.loads(path.read_text()) if path.exists() else None
+    raw = staging.read_sidecar(staged, ".quality.json")
+    return json.loads(raw) if raw else None

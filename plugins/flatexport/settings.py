@@ -45,6 +45,19 @@ class Settings(BaseSettings):
     data_dir: Path = Field(PROJECT_ROOT / "data", description="Warehouse, control DB and staging.")
     include_dir: Path = Field(PROJECT_ROOT / "include", description="Report specs and SQL.")
     staging_dir: Path | None = Field(None, description="Staged files (default: <data_dir>/staging).")
+    staging_url: str | None = Field(
+        None, description="Staging every worker reaches (s3://bucket/prefix, any fsspec URL)."
+    )
+    staging_conn_id: str | None = Field(None, description="Airflow connection of FLATEXPORT_STAGING_URL.")
+    staging_retention_days: int = Field(
+        7, ge=0, le=3650, description="Days a failed attempt's staged files are kept for inspection."
+    )
+    attempt_heartbeat_timeout_seconds: int = Field(
+        900, ge=10, le=7 * 24 * 3600, description="A started attempt silent this long is abandoned."
+    )
+    lock_wait_seconds: int = Field(
+        0, ge=0, le=24 * 3600, description="How long a run waits for another run of the same delivery."
+    )
     source_url: str | None = Field(None, description="SQLAlchemy URL of the source warehouse.")
     source_conn_id: str = Field("flatexport_source", description="Airflow connection of the source.")
     control_db_url: str | None = Field(None, description="SQLAlchemy URL of the control database.")
@@ -55,6 +68,9 @@ class Settings(BaseSettings):
         120, ge=0, le=3600, description="First retry's delay; doubles with each retry."
     )
     late_event_grace_minutes: int = Field(30, ge=0, le=7 * 24 * 60, description="Wait after a window.")
+    restatement_lookback_days: int = Field(
+        3, ge=0, le=90, description="Days before the run's day re-checked for late data (0: off)."
+    )
     alert_smtp_conn_id: str | None = Field(None, description="smtp connection for quality alerts.")
     alert_webhook_conn_id: str | None = Field(None, description="http connection for alert webhooks.")
     local_roots: str | None = Field(
@@ -76,6 +92,20 @@ class Settings(BaseSettings):
                 raise ValueError(f"{root!r} is not an absolute folder other than /")
         return value
 
+    email_smtp_conn_id: str = Field("flatexport_smtp", description="smtp connection for mailto: deliveries.")
+    email_links_conn_id: str = Field(
+        "flatexport_email_links", description="aws connection (extra bucket, prefix) for e-mailed links."
+    )
+    email_attach_limit_bytes: int = Field(
+        10 * 1024 * 1024, ge=0, description="Largest gzipped file attached; beyond, a link is sent."
+    )
+    email_link_expiry_seconds: int = Field(
+        7 * 24 * 3600, ge=60, le=7 * 24 * 3600, description="E-mailed link lifetime (S3 max: 7 days)."
+    )
+    notice_smtp_conn_id: str | None = Field(
+        None, description="smtp connection for failure notices to a subscription's contact."
+    )
+
     @field_validator("duckdb_memory_limit")
     @classmethod
     def _memory(cls, value: str) -> str:
@@ -83,6 +113,16 @@ class Settings(BaseSettings):
         if not _MEMORY.match(value):
             raise ValueError("not a size such as 1GB or 512MB")
         return value
+
+    @field_validator("staging_url")
+    @classmethod
+    def _staging_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if "://" not in value or value.startswith("://"):
+            raise ValueError("not a URL such as s3://bucket/prefix or file:///srv/staging")
+        return value.rstrip("/")
 
     @property
     def staging_root(self) -> Path:

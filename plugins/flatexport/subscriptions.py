@@ -7,6 +7,7 @@ credentials, so a subscription can be listed, logged and passed through XCom saf
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -15,7 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from flatexport.errors import InputError
 from flatexport.formats import FORMATS, get_format
 
-__all__ = ["FORMATS", "Subscription", "check_timezone"]
+__all__ = ["FORMATS", "Subscription", "check_contact", "check_timezone"]
+
+# One plain address: no display name, list or line break can ride along into a header.
+_EMAIL = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
+)
+MAX_CONTACT = 254  # the longest address SMTP carries
 
 
 def check_timezone(name: str) -> str:
@@ -26,13 +33,29 @@ def check_timezone(name: str) -> str:
     return name
 
 
+def check_contact(value: str | None, label: str | None = None) -> str | None:
+    """The customer's contact for failure notices: one email address, or None for none.
+
+    Blank means none (a cleared form field); anything else must be one plain address.
+    ``label`` names the field in the message (``--contact``); the model's own message
+    gets its field name from pydantic.
+    """
+    if value is None or not value.strip():
+        return None
+    address = value.strip()
+    if len(address) > MAX_CONTACT or not _EMAIL.fullmatch(address):
+        problem = f"{value!r} is not one email address (such as data-team@customer.com)"
+        raise InputError(f"{label} {problem}" if label else problem)
+    return address
+
+
 class Subscription(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: int | str
     org_id: str
     report: str
-    destination: str  # file:///path, s3://bucket/prefix, gdrive://FOLDER_ID
+    destination: str  # file:///path, s3://bucket/prefix, gdrive://FOLDER_ID, mailto:ADDR
     format: str = "csv"
     timezone: str = "UTC"
     columns: list[str] | None = None
@@ -41,6 +64,8 @@ class Subscription(BaseModel):
     kms_key: str | None = None  # S3 SSE-KMS key
     expected_bucket_owner: str | None = None  # S3 account id, when known
     subject: str | None = None  # Drive: domain-wide delegation user to impersonate
+    # The customer's own address, told when a delivery fails for a reason on their side.
+    contact: str | None = None
     # The part of the org's data it asks for, as the report's scope model allows ({} =
     # all of it); validated and normalised below, stored as JSON.
     scope: dict[str, Any] = Field(default_factory=dict)
@@ -52,6 +77,14 @@ class Subscription(BaseModel):
     @classmethod
     def _tz(cls, value: str) -> str:
         return check_timezone(value)
+
+    @field_validator("contact")
+    @classmethod
+    def _contact(cls, value: str | None) -> str | None:
+        try:
+            return check_contact(value)
+        except InputError as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("format")
     @classmethod
@@ -88,4 +121,6 @@ class Subscription(BaseModel):
 
     @property
     def scheme(self) -> str:
+        if self.destination[:7].lower() == "mailto:":
+            return "mailto"
         return self.destination.split("://", 1)[0].lower()

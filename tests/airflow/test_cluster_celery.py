@@ -17,10 +17,10 @@ checked and delivered on worker-2, and worker-2 can take over worker-1's exports
 One deployment serves the whole module (starting it is most of the cost): first a day
 for three orgs, then a day during which worker-1 is SIGKILLed in the middle of an export.
 
-Phase 1 of issue 11: staged files are still on the worker's local disk, so a check or a
-delivery that Celery hands to the other worker cannot find the file. The assertions that
-need staging every worker can reach are marked xfail(strict=True); when staging moves to
-object storage they pass, and strict turns the marker into a failure until it is removed.
+Staging is S3 (a bucket on the same moto server, FLATEXPORT_STAGING_URL with its own
+Airflow connection): a file exported on worker-1 is checked and delivered on worker-2
+from there, and its staged copy is removed once the delivery is verified. The attempt a
+killed worker leaves `started` is closed as `abandoned` by the retry that replaces it.
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ ORGS = ["org_a", "org_b", "org_c"]
 DAY = dt.date(2024, 11, 4)  # the plain day
 KILL_DAY = dt.date(2024, 11, 5)  # the day a worker dies
 WORKERS = ("worker-1", "worker-2")
+# An upper bound, not a measure: a run takes 2-7 minutes on a busy 2-core machine.
+RUN_TIMEOUT = 900
 ROUTING = """
 import os
 
@@ -62,16 +64,7 @@ def task_policy(task):
     if task.task_id in STEP_QUEUES:
         task.queue = os.environ["AIRFLOW__OPERATORS__DEFAULT_QUEUE"] + "-" + STEP_QUEUES[task.task_id]
 """
-NEEDS_SHARED_STAGING = pytest.mark.xfail(
-    strict=True,
-    reason="issue 11 phase 2: staged files on one worker's disk are not found by check/deliver "
-    "on the other (FileNotFoundError); staging in object storage fixes it",
-)
-NEEDS_ABANDONED_ATTEMPTS_CLOSED = pytest.mark.xfail(
-    strict=True,
-    reason="issue 11 phase 2: the attempt of a killed worker stays 'started' in the delivery "
-    "log; the retry must close it (failed: worker lost) before starting its own",
-)
+STAGING_BUCKET = "fx-staging"
 
 
 def _bucket(org: str) -> str:
@@ -111,6 +104,10 @@ class Deployment:
             )
         return found
 
+    def staged_objects(self, day: dt.date) -> list[str]:
+        listing = self.s3.list_objects_v2(Bucket=STAGING_BUCKET, Prefix="staging/clickstream/")
+        return sorted(o["Key"] for o in listing.get("Contents", []) if f"/{day}/" in o["Key"])
+
     def deliveries(self, day: dt.date) -> list[tuple[str, str]]:
         return sorted(
             (d.org_id, d.status) for d in ControlStore(self.control_url).deliveries() if d.ds == day
@@ -140,6 +137,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             s3 = boto3_client("s3", endpoint)
             store = ControlStore(control)
             subscriptions = {}
+            s3.create_bucket(Bucket=STAGING_BUCKET)
             for org in ORGS:
                 s3.create_bucket(Bucket=_bucket(org))
                 s3.put_bucket_versioning(Bucket=_bucket(org), VersioningConfiguration={"Status": "Enabled"})
@@ -156,6 +154,10 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                 "FLATEXPORT_CONTROL_DB_URL": control,
                 "AIRFLOW_CONN_FLATEXPORT_SOURCE": airflow_postgres_connection(source),
                 "AIRFLOW_CONN_CUSTOMER_S3": aws_connection_json(endpoint),
+                # staging every worker reaches; each worker's local staging disk stays its own
+                "FLATEXPORT_STAGING_URL": f"s3://{STAGING_BUCKET}/staging",
+                "FLATEXPORT_STAGING_CONN_ID": "staging_s3",
+                "AIRFLOW_CONN_STAGING_S3": aws_connection_json(endpoint),
                 "FLATEXPORT_TASK_RETRIES": "1",  # a killed worker's task gets one more try
                 "FLATEXPORT_TASK_RETRY_DELAY_SECONDS": "1",
                 "FLATEXPORT_LATE_EVENT_GRACE_MINUTES": "0",
@@ -188,7 +190,7 @@ def day_run(deployment: Deployment) -> dict[str, Any]:
     if "day" not in deployment.runs:
         started = time.monotonic()
         deployment.trigger("day_run", DAY)
-        state = deployment.cluster.wait_for_run(DAG_ID, "day_run", timeout=420)
+        state = deployment.cluster.wait_for_run(DAG_ID, "day_run", timeout=RUN_TIMEOUT)
         print(f"day run {state} in {time.monotonic() - started:.0f}s")
         deployment.runs["day"] = deployment.outcome("day_run", state)
     return deployment.runs["day"]
@@ -210,7 +212,6 @@ def test_the_day_runs_on_both_workers_through_the_broker(day_run):
     assert labels == {f"{org} / clickstream → s3://{_bucket(org)}/daily" for org in ORGS}
 
 
-@NEEDS_SHARED_STAGING
 def test_the_day_is_delivered_for_every_org_whichever_worker_runs_each_step(deployment, day_run):
     assert day_run["state"] == "success", day_run["report"]
     name = f"daily/clickstream_{DAY}.csv"
@@ -218,6 +219,8 @@ def test_the_day_is_delivered_for_every_org_whichever_worker_runs_each_step(depl
     body = deployment.s3.get_object(Bucket=_bucket("org_c"), Key=name)["Body"].read().decode()
     assert body.count("\n") == 3 and "Pledge to vote" in body  # header + org_c's two sessions
     assert deployment.deliveries(DAY) == [(org, "delivered") for org in ORGS]
+    # every staged copy was removed once its delivery was verified
+    assert deployment.staged_objects(DAY) == []
 
 
 # -- a worker dies mid-export ----------------------------------------------------------------
@@ -268,7 +271,7 @@ def kill_run(deployment: Deployment) -> dict[str, Any]:
         conn.close()
         engine.dispose()
         watcher.dispose()
-    state = cluster.wait_for_run(DAG_ID, "kill_run", timeout=420)
+    state = cluster.wait_for_run(DAG_ID, "kill_run", timeout=RUN_TIMEOUT)
     print(f"kill run {state} in {time.monotonic() - started:.0f}s")
     deployment.runs["kill"] = {**deployment.outcome("kill_run", state), "victim": victim}
     return deployment.runs["kill"]
@@ -288,7 +291,6 @@ def test_a_worker_killed_mid_export_is_retried_on_the_other_and_every_file_lands
     assert deployment.versions(KILL_DAY) == {org: [name, name + ".manifest.json"] for org in ORGS}
 
 
-@NEEDS_ABANDONED_ATTEMPTS_CLOSED
 def test_the_delivery_log_shows_one_delivery_per_org_and_the_killed_attempt_closed(deployment, kill_run):
     log = ControlStore(deployment.control_url).deliveries()
     day = [d for d in log if d.ds == KILL_DAY]
@@ -296,3 +298,10 @@ def test_the_delivery_log_shows_one_delivery_per_org_and_the_killed_attempt_clos
         (org, "delivered") for org in ORGS
     ]
     assert all(d.status != "started" for d in day), [(d.org_id, d.status) for d in day]
+    (killed,) = [d for d in day if d.status == "abandoned"]  # the killed worker's attempt
+    assert killed.org_id == ORGS[kill_run["victim"]["map_index"]]
+    assert "later try of run kill_run" in (killed.error or "")
+    # delivered attempts' staged copies are gone; the killed one's (if it staged at all
+    # before it died) waits for the retention cleanup
+    leftovers = deployment.staged_objects(KILL_DAY)
+    assert all(f"/attempt-{killed.id}/" in key for key in leftovers), leftovers

@@ -133,13 +133,13 @@ def test_a_warning_is_delivered_and_alerted(airflow_db, control_db, tmp_path, mo
 
         real_export = pipeline.export_step
 
-        def odd_device(sub, ds, source_url=None):
+        def odd_device(sub, ds, source_url=None, **staging):
             """A day where the tracker reported a device type outside desktop/mobile."""
             from dataclasses import replace
 
             from flatexport.hashing import sha256_file
 
-            staged = real_export(sub, ds, source_url)
+            staged = real_export(sub, ds, source_url, **staging)
             path = Path(staged.path)
             lines = path.read_text().splitlines(keepends=True)
             cells = lines[1].split(",")

@@ -304,8 +304,14 @@ def test_delivery_log_filters_newest_first_and_hides_values(console: Console) ->
         },
     )
 
+    # Late data: a restatement of day 1, delivered again after its source moved.
+    restated = store.start_delivery("scheduled__y", sub, dt.date(2024, 10, 1), "clickstream_2024-10-01.csv")
+    store.record_source(restated, 12, None, restatement_of=ids[1])
+    store.finish_delivery(restated, "delivered", rows=11, bytes=2100)
+
     page = cs.get(f"/deliveries?org={org}").text
-    assert [int(i) for i in re.findall(r'data-delivery="(\d+)"', page)] == [ids[3], ids[2], ids[1]]
+    assert [int(i) for i in re.findall(r'data-delivery="(\d+)"', page)] == [ids[3], ids[2], restated, ids[1]]
+    assert page.count("restates #") == 1 and f"restates #{ids[1]}</td>" in page
     assert "wJalrSecret" not in page and "s3://***@bucket/x" in page
     failed = cs.get(f"/deliveries?org={org}&status=failed").text
     assert re.findall(r'data-delivery="(\d+)"', failed) == [str(ids[2])]

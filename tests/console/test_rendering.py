@@ -176,4 +176,5 @@ def test_quality_checks_show_names_and_counts_never_row_keys() -> None:
     }
     assert views.checks(_record(quality=None)) == []
     assert views.quality_totals(_record(quality=quality)) == {"passed": False, "errors": 1}
-    assert views.restatement(_record()) == ""  # no restatement field in the log yet
+    assert views.restatement(_record()) == ""  # a day's first delivery
+    assert views.restatement(_record(restatement_of=7)) == "restates #7"  # late data re-delivered it

@@ -258,3 +258,64 @@ def fault_proxy(moto_endpoint: str) -> Iterator[FaultProxy]:
         yield proxy
     finally:
         proxy.stop()
+
+
+# --- e-mail: a real SMTP server, its connection, and who may receive org_a's files ----------
+
+ORG_A_ADMIN = "ada.admin@org-a.example"
+ORG_A_VOLUNTEER = "val.volunteer@org-a.example"
+ORG_B_ADMIN = "bob.admin@org-b.example"
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Any]:
+    """aiosmtpd on loopback, keeping every message it receives."""
+    from tests.support.smtp_server import Mailbox, start_smtp_server
+
+    box = Mailbox()
+    controller, box.port = start_smtp_server(box)  # type: ignore[attr-defined]
+    try:
+        yield box
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp_conn(monkeypatch: pytest.MonkeyPatch, mailbox: Any) -> Callable[..., str]:
+    """An 'smtp' Airflow connection to the mailbox's server; returns a fresh conn_id."""
+    from tests.support.smtp_server import smtp_connection_json
+
+    def make(port: int | None = None, **extra: Any) -> str:
+        conn_id = f"smtp_test_{uuid.uuid4().hex[:8]}"
+        value = smtp_connection_json(port or mailbox.port, **extra)
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", value)
+        return conn_id
+
+    return make
+
+
+@pytest.fixture
+def admin_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A source whose org_users say who administers org_a and org_b (the only table the
+    recipient rule reads; actions, empty, is there for the org check at add), as
+    FLATEXPORT_SOURCE_URL."""
+    import duckdb
+
+    from flatexport.seed.organizing_schema import ORGANIZING_DDL
+
+    path = tmp_path / "admins.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute(ORGANIZING_DDL["org_users"])
+        con.execute(ORGANIZING_DDL["actions"])
+        for uid, org, email, role in [
+            (1, "org_a", f" {ORG_A_ADMIN.upper()} ", "admin"),  # stored with spaces and in capitals
+            (2, "org_a", ORG_A_VOLUNTEER, "volunteer"),
+            (3, "org_b", ORG_B_ADMIN, "admin"),
+        ]:
+            con.execute(
+                "INSERT INTO org_users (id, org_id, email, role, created_at) VALUES (?, ?, ?, ?, now())",
+                [uid, org, email, role],
+            )
+    url = f"duckdb:///{path}"
+    monkeypatch.setenv("FLATEXPORT_SOURCE_URL", url)
+    return url

@@ -2,7 +2,10 @@
 factory below) and every test here covers it.
 
 Each target is the real store: a folder on disk, S3 through moto's server over HTTP (via
-a fault proxy), Drive through the local v3 server with the real Google client. The code
+a fault proxy), Drive through the local v3 server with the real Google client, a mailbox
+behind a real SMTP server (aiosmtpd). A mailbox keeps every message and cannot recall
+one: for it, "what the destination holds" is the latest message's files (gunzipped), a
+re-delivery is a new message, and a failed delivery must send nothing at all. The code
 under test is always built the production way, from a subscription (``destination_for``);
 what is at the destination is read back independently of it. Faults are injected by
 wrapping a transport, by the stores' own knobs, or by killing a delivering process.
@@ -11,6 +14,7 @@ wrapping a transport, by the stores' own knobs, or by killing a delivering proce
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import signal
@@ -18,7 +22,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +72,12 @@ class Target:
     broken: Callable[[], tuple[Subscription, str]]  # a subscription probe must refuse, and why
     wrap: Callable[[Transport], Transport] = lambda t: t  # fault injection by wrapping
     in_flight: Callable[[], bool] = lambda: True  # a stalled upload is visibly under way
+    sent: Callable[[], int] | None = None  # a mailbox: how many messages it has received
+
+    @property
+    def replaces(self) -> bool:
+        """A store whose objects a re-delivery replaces (all but a mailbox)."""
+        return self.sent is None
 
     def transport(self) -> Transport:
         return self.wrap(destination_for(self.sub))
@@ -204,6 +214,56 @@ def drive_target(request: pytest.FixtureRequest, **_: Any) -> Target:
     )
 
 
+def email_target(request: pytest.FixtureRequest, **_: Any) -> Target:
+    from tests.destinations.conftest import ORG_A_ADMIN, ORG_A_VOLUNTEER
+
+    box: Any = request.getfixturevalue("mailbox")
+    conn_id = request.getfixturevalue("smtp_conn")()
+    request.getfixturevalue("admin_source")
+    corrupting = [False]
+
+    class Corrupting:
+        """A reader that hands the mail other bytes than the driver verified."""
+
+        def __init__(self, inner: Transport) -> None:
+            self.inner = inner
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+        def put(self, payload: Any, previous: Stored | None = None) -> Stored:
+            if corrupting[0]:
+                original = payload.open
+
+                def flipped() -> Any:
+                    with original() as stream:
+                        data = bytearray(stream.read())
+                    data[0] ^= 0xFF
+                    return io.BytesIO(bytes(data))
+
+                payload = replace(payload, open=flipped)
+            return self.inner.put(payload, previous)
+
+    def files() -> dict[str, bytes]:
+        return box.latest.files() if box.latest else {}
+
+    def broken() -> tuple[Subscription, str]:
+        return subscription(f"mailto:{ORG_A_VOLUNTEER}", conn_id=conn_id), "is not an admin of org org_a"
+
+    return Target(
+        kind="email",
+        sub=subscription(f"mailto:{ORG_A_ADMIN}", conn_id=conn_id),
+        read=lambda name: files().get(name),
+        names=lambda: sorted(files()),
+        identity=lambda name: box.latest.rcpt_tos,  # the same admin, every time
+        leftovers=lambda: [],  # nothing is left anywhere: the composed file is an unlinked temp file
+        corrupt=lambda on: corrupting.__setitem__(0, on),
+        broken=broken,
+        wrap=lambda t: Corrupting(t),  # type: ignore[return-value]
+        sent=lambda: len(box.messages),
+    )
+
+
 def subscription(destination: str, **kwargs: Any) -> Subscription:
     return Subscription(id=1, org_id="org_a", report="clickstream", destination=destination, **kwargs)
 
@@ -212,6 +272,7 @@ TARGETS: dict[str, Callable[..., Target]] = {
     "folder": folder_target,
     "s3": s3_target,
     "gdrive": drive_target,
+    "email": email_target,
 }
 
 
@@ -247,6 +308,15 @@ def assert_consistent(target: Target) -> None:
     assert json.loads(manifest)["sha256"] == sha256(data), "a manifest beside data it does not describe"
 
 
+def assert_nothing_new(target: Target, sent_before: int) -> None:
+    """After a failed delivery: no manifest vouches for anything (it went before the data
+    was touched); a mailbox, which cannot take one back, received no message at all."""
+    if target.replaces:
+        assert target.read(MANIFEST) is None
+    else:
+        assert target.sent is not None and target.sent() == sent_before
+
+
 # --- the contract ----------------------------------------------------------------------------
 
 
@@ -267,9 +337,24 @@ def test_redelivery_replaces_the_same_object(target: Target, staged_as) -> None:
     second = deliver_ok(target, staged_as(rows("second", 5)))
 
     assert_delivered(target, rows("second", 5))
-    assert target.identity(NAME) == identity  # same path, same key, same Drive file id
+    assert target.identity(NAME) == identity  # same path, same key, same Drive file id, same admin
     assert second.location == first.location
-    assert (first.replaced, second.replaced) == (False, True)
+    assert (first.replaced, second.replaced) == (False, target.replaces)
+    if target.sent is not None:
+        assert target.sent() == 2  # a mailbox gets a second message
+
+
+def test_find_says_whether_a_file_is_there_and_changes_nothing(target: Target, staged_as) -> None:
+    """`flatexport backfill --dry-run` asks each destination which files a backfill would
+    replace through ``find``: a look that writes nothing, not even a missing folder."""
+    assert target.transport().find(NAME) is None
+    assert target.names() == []
+    receipt = deliver_ok(target, staged_as(rows("first")))
+
+    found = target.transport().find(NAME)
+    assert found is not None and found.name == NAME and found.location == receipt.location
+    assert target.transport().find("clickstream_1999-01-01.csv") is None
+    assert target.names() == [NAME, MANIFEST]
 
 
 class InjectedFault(RuntimeError):
@@ -311,7 +396,10 @@ def test_a_failure_between_any_two_steps_never_leaves_a_wrong_manifest(target: T
     recorder = Faulty(transport)
     deliver(recorder, versions[1], manifest_for(versions[1]))  # type: ignore[arg-type]
     steps = list(recorder.calls)
-    assert steps[0] == "sweep" and steps.count("put") == 2  # data, then manifest
+    if target.replaces:
+        assert steps[0] == "sweep" and steps.count("put") == 2  # data, then manifest
+    else:
+        assert steps == ["put", "commit"]  # compose and verify, then send both files in one message
 
     faults = [{"fail_before": i} for i in range(len(steps))] + [{"fail_after": len(steps)}]
     for turn, fault in enumerate(faults):
@@ -343,6 +431,7 @@ def test_a_staged_file_that_changed_is_refused_before_anything_changes(target: T
 def test_a_stored_checksum_mismatch_is_refused_and_the_next_run_repairs(target: Target, staged_as) -> None:
     deliver_ok(target, staged_as(rows("old")))
     target.corrupt(True)
+    before = target.sent() if target.sent else 0
     with pytest.raises(DeliveryError, match="checksum mismatch for ") as err:
         deliver_ok(target, staged_as(rows("new")))
     target.corrupt(False)
@@ -350,7 +439,7 @@ def test_a_stored_checksum_mismatch_is_refused_and_the_next_run_repairs(target: 
     assert err.value.retryable is True
     assert "\n" not in str(err.value)
     assert_consistent(target)
-    assert target.read(MANIFEST) is None  # the old manifest went before the data was touched
+    assert_nothing_new(target, before)
     assert target.leftovers() == []
     deliver_ok(target, staged_as(rows("new")))
     assert_delivered(target, rows("new"))
@@ -386,6 +475,7 @@ def test_a_killed_delivery_leaves_nothing_of_it_after_the_next_run(
     """A worker SIGKILLed while sending the data: the next run removes what it left (a
     hidden .part file, an unfinished multipart upload) and delivers."""
     deliver_ok(target, staged_as(rows("old")))
+    before = target.sent() if target.sent else 0
     data = os.urandom(6 * MIB + 4321)  # multipart on S3 (5 MiB parts)
     staged = staged_as(data)
     ready = tmp_path / "stalled"
@@ -410,7 +500,7 @@ def test_a_killed_delivery_leaves_nothing_of_it_after_the_next_run(
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
 
-    assert target.read(MANIFEST) is None  # removed before the data was touched
+    assert_nothing_new(target, before)
     if target.kind == "folder":
         assert target.leftovers(), "the killed copy should have left its .part file"
     if target.kind == "s3":

@@ -70,7 +70,8 @@ def test_data_and_manifest_travel_together_and_are_verified(make_staged) -> None
     assert message == {"name": NAME, "body": data, "attachments": {f"{NAME}.manifest.json": b'{"rows": 1}'}}
     assert receipt.checksum == f"sha256:{hashlib.sha256(data).hexdigest()}"
     assert receipt.verified == receipt.checksum  # what was sent, compared by the driver
-    assert receipt.location == receipt.manifest == f"mailto:admin@acme.example#{NAME}"
+    assert receipt.location == f"mailto:admin@acme.example#{NAME}"
+    assert receipt.manifest == f"mailto:admin@acme.example#{NAME}.manifest.json"  # a part of the same mail
     assert receipt.replaced is False
 
 

@@ -70,7 +70,7 @@ def write_staged(
     """Write rows like the exporter does; ``header`` overrides the written header only."""
     columns = columns or spec.column_names
     name = file_name(spec, DS, fmt)
-    folder = tmp_path / "staging" / spec.report / org_id / DS / "7"
+    folder = tmp_path / "staging" / spec.report / org_id / DS / "7" / "attempt-1"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
     opener: Callable[..., Any] = gzip.open if fmt.endswith(".gz") else open

@@ -126,3 +126,26 @@ def test_source_tables_are_what_the_sample_warehouse_has(sample_warehouse: str) 
                 {"t": table.name},
             ).scalars()
             assert sorted(json_types) == sorted(table.json_columns), table.name
+
+
+@pytest.mark.parametrize("report", REPORTS)
+def test_source_fingerprint_is_the_extracts_row_count_and_newest_event(
+    report: str, sample_warehouse: str
+) -> None:
+    """Late data is found by this fingerprint (flatexport.fingerprint): every report has one,
+    derived from its own extract and its family's event-time column."""
+    from flatexport.fingerprint import source_fingerprint
+
+    spec = load_spec(report)
+    column = family_of(spec).newest_event_column(spec)
+    with engine_for(sample_warehouse).connect() as conn:
+        result = conn.execute(sa.text(read_sql_file(spec.sql_path())), engine_params(report))
+        rows = [r._mapping for r in result]
+    found = source_fingerprint(subscription(report), DEMO_DAYS[1], sample_warehouse)
+    assert found.rows == len(rows) > 0
+    if column is None:
+        assert found.newest is None
+    else:
+        assert column in family_of(spec).extracted_fields(spec)
+        newest = max(r[column] for r in rows if r[column] is not None)
+        assert found.newest is not None and found.newest.replace(tzinfo=None) == newest.replace(tzinfo=None)

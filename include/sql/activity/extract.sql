@@ -3,6 +3,7 @@
 -- Bound parameters (never formatted into the text):
 --   :org_id                      the tenant; every table is filtered by it
 --   :window_start, :window_end   the report day in the subscription's zone, as UTC instants
+--   :content_id                  one content page (the per-page report), or NULL for the site
 -- Portable to DuckDB and PostgreSQL 15+ (JSON ->>, date_trunc and || exist in both).
 -- Rows come ordered by the Date/Time column (the second) and then the event id, which is
 -- the file's order; the flattener keeps it.
@@ -36,7 +37,11 @@ SELECT
     e.payload ->> 'certificate' AS p_certificate,
     e.payload ->> 'notification' AS p_notification,
     e.payload ->> 'question_type' AS p_question_type,
-    e.payload ->> 'meeting_type' AS p_meeting_type
+    e.payload ->> 'meeting_type' AS p_meeting_type,
+    e.payload ->> 'viewed_user' AS p_viewed_user,
+    e.payload ->> 'slug' AS p_slug,
+    e.payload ->> 'url' AS p_url,
+    e.payload ->> 'progress' AS p_progress
 FROM activity_events AS e
 LEFT JOIN platform_users AS u ON u.user_id = e.user_id AND u.org_id = :org_id
 LEFT JOIN content AS c ON c.content_id = e.content_id AND c.org_id = :org_id
@@ -44,4 +49,5 @@ LEFT JOIN content AS p ON p.content_id = c.parent_id AND p.org_id = :org_id
 WHERE e.org_id = :org_id
   AND e.event_time >= :window_start
   AND e.event_time < :window_end
+  AND (CAST(:content_id AS BIGINT) IS NULL OR e.content_id = CAST(:content_id AS BIGINT))
 ORDER BY date_trunc('second', e.event_time), e.event_id

@@ -6,6 +6,11 @@ customer needs no deploy), then a mapped task group per subscription:
 wait for the day to close -> export (stage) -> check -> deliver. Because each group
 instance depends only on its own upstream, one customer's failure fails only that
 customer's tasks; everyone else still gets their file.
+
+Beside it, late data: ``find_late_data`` re-reads the source fingerprint of the days
+delivered within FLATEXPORT_RESTATEMENT_LOOKBACK_DAYS before the run's day, and a mapped
+``restate`` task delivers each day that moved again, as a restatement of the earlier
+delivery (backfill runs skip this: they re-deliver their own days).
 """
 
 from __future__ import annotations
@@ -149,4 +154,48 @@ def _build_family_dag(family: str, schedule_cron: str) -> DAG:
             deliver(check(exported, sub), sub)
 
         per_subscription.expand(sub=list_subscriptions())
+
+        @task(retries=2)
+        @_permanent_failures_fail_fast
+        def find_late_data() -> list[dict[str, Any]]:
+            return late_data_for_run(reports, get_current_context())
+
+        @task(map_index_template=SUBSCRIPTION_LABEL)
+        @_permanent_failures_fail_fast
+        def restate(item: dict[str, Any]) -> dict[str, Any]:
+            context = get_current_context()
+            context[LABEL_KEY] = f"{run_day.subscription_label(item['sub'])} · {item['ds']} (restated)"
+            return restate_for_run(item, context)
+
+        restate.expand(item=find_late_data())
+
+        @task(retries=1)
+        def cleanup_staging() -> dict[str, int]:
+            """Beside the run, never after it (a leaf that always succeeded would hide failed
+            deliveries): dead attempts abandoned, expired staged folders removed."""
+            return tasks.cleanup_staging()
+
+        cleanup_staging()
     return dag
+
+
+def late_data_for_run(reports: list[str], context: dict[str, Any]) -> list[dict[str, Any]]:
+    """The delivered days before the run's day whose source moved (see flatexport.restatement);
+    limited to the run's orgs; none for a backfill run, which re-delivers its own days."""
+    from flatexport.pipeline import control_store, subscriptions_for
+    from flatexport.restatement import changed_days
+
+    if run_day.run_type(context) == "backfill":
+        return []
+    day = tasks.report_day(context)
+    subs = subscriptions_for(reports, day)
+    if orgs := run_day.org_filter(context):
+        subs = [s for s in subs if s.org_id in orgs]
+    return changed_days(control_store(), subs, day, source_url=tasks.source_url_for_run())
+
+
+def restate_for_run(item: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    from flatexport.pipeline import control_store
+    from flatexport.restatement import restate
+
+    return restate(item, context["run_id"], control_store(), source_url=tasks.source_url_for_run())

@@ -106,6 +106,11 @@ def report_day(context: Mapping[str, Any]) -> dt.date:
     )
 
 
+def run_type(context: Mapping[str, Any]) -> str | None:
+    """The run's type ("scheduled", "manual", "backfill", ...)."""
+    return _value(context.get("dag_run"), "run_type")
+
+
 def org_filter(context: Mapping[str, Any]) -> list[str]:
     """The orgs the run is limited to (empty: every org), from the form or the conf."""
     params = context.get("params") or {}

@@ -47,17 +47,31 @@ def window_closes_at(sub: dict[str, Any], ds: dt.date) -> dt.datetime:
 
 
 def export(sub: dict[str, Any], context: dict[str, Any], store=None) -> dict[str, Any]:
+    """Start the attempt (closing earlier ones of this delivery that died: a killed
+    worker's try) and stage the file in the attempt's own folder, which every worker reads."""
+    from flatexport.control.store import process_owner
     from flatexport.pipeline import control_store, export_step, outcome_recorded
+    from flatexport.restatement import record_fingerprint
 
     store = store or control_store()
     subscription = Subscription.model_validate(sub)
     ds = report_day(context)
     spec = load_spec(subscription.report)
-    attempt = store.start_delivery(
-        context["run_id"], subscription, ds, file_name(spec, ds, subscription.format, subscription.scope)
-    )
-    with outcome_recorded(store, attempt):
-        staged = export_step(subscription, ds, source_url=source_url_for_run())
+    owner = process_owner("task")
+    with store.delivery_lock(subscription.id, ds, owner=owner, wait=lock_wait()):
+        attempt = store.start_delivery(
+            context["run_id"],
+            subscription,
+            ds,
+            file_name(spec, ds, subscription.format, subscription.scope),
+            owner=owner,
+        )
+        with outcome_recorded(store, attempt), store.heartbeating(attempt):
+            source_url = source_url_for_run()
+            # read before the export: a row landing during it moves the fingerprint (late data)
+            record_fingerprint(store, attempt, subscription, ds, source_url)
+            staged = export_step(subscription, ds, source_url=source_url, attempt=attempt)
+        store.beat(attempt, staged_path=staged.path)
     return {"staged": staged.to_xcom(), "attempt": attempt}
 
 
@@ -69,7 +83,7 @@ def check(
     store = store or control_store()
     subscription = Subscription.model_validate(sub)
     staged = StagedFile.from_xcom(exported["staged"])
-    with outcome_recorded(store, exported["attempt"], staged):
+    with outcome_recorded(store, exported["attempt"], staged), store.heartbeating(exported["attempt"]):
         quality = check_step(subscription, staged, store, run_url=run_link(context))
     return {**exported, "quality": quality}
 
@@ -77,16 +91,39 @@ def check(
 def deliver(
     checked: dict[str, Any], sub: dict[str, Any], context: dict[str, Any], store=None
 ) -> dict[str, Any]:
+    """Deliver under the subscription's day lock: two runs never write one destination
+    file at once."""
+    from flatexport.control.store import process_owner
     from flatexport.pipeline import control_store, deliver_step, outcome_recorded, staged_facts
 
     store = store or control_store()
     subscription = Subscription.model_validate(sub)
     staged = StagedFile.from_xcom(checked["staged"])
     quality = checked.get("quality")
-    with outcome_recorded(store, checked["attempt"], staged, quality):
-        receipt = deliver_step(subscription, staged, quality)
-    store.finish_delivery(checked["attempt"], "delivered", **staged_facts(staged), quality=quality)
+    ds = dt.date.fromisoformat(staged.ds)
+    attempt = checked["attempt"]
+    with store.delivery_lock(subscription.id, ds, owner=process_owner("task"), wait=lock_wait()):
+        with outcome_recorded(store, attempt, staged, quality), store.heartbeating(attempt):
+            receipt = deliver_step(subscription, staged, quality)
+        store.finish_delivery(attempt, "delivered", **staged_facts(staged), quality=quality)
     return {"location": receipt["location"], "rows": staged.rows, "sha256": staged.sha256}
+
+
+def lock_wait() -> float:
+    """Airflow steps wait for another run of the same delivery at least a few minutes
+    (FLATEXPORT_LOCK_WAIT_SECONDS if longer); past that the step fails and is retried."""
+    return max(300.0, float(get_settings().lock_wait_seconds))
+
+
+def cleanup_staging() -> dict[str, int]:
+    """The retention sweep: attempts whose process died are marked abandoned, and staged
+    folders older than FLATEXPORT_STAGING_RETENTION_DAYS are removed."""
+    from flatexport import staging
+    from flatexport.pipeline import control_store
+
+    abandoned = control_store().abandon_stale_attempts()
+    removed = staging.cleanup()
+    return {"abandoned": len(abandoned), "removed": len(removed)}
 
 
 def source_url_for_run(explicit: str | None = None) -> str | None:

@@ -39,6 +39,7 @@ from flatexport.console.security import (
 from flatexport.control import operations
 from flatexport.control.models import STATUSES
 from flatexport.errors import FlatexportError, InputError
+from flatexport.notices import notices_sent
 
 log = logging.getLogger(__name__)
 
@@ -305,6 +306,7 @@ def subscription(request: Request, access: AccessDep, sub_id: str) -> HTMLRespon
         "subscription.html",
         sub=sub,
         fields=views.subscription_fields(sub),
+        notices=notices_sent(store(), sub.id)[:1] if sub.contact else [],
         deliveries=store().deliveries(subscription_id=sub.id, newest_first=True, limit=100),
         restatement=views.restatement,
         can_edit=access.can_edit(sub),

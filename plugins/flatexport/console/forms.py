@@ -28,8 +28,14 @@ LABELS = {
     "exclude_pii": "Exclude PII columns",
     "start_date": "First day",
     "disabled": "Save it switched off",
+    "contact": "Customer contact",
 }
-HELP = {"url": "file:///path, s3://bucket/prefix or gdrive://FOLDER_ID (a Drive folder link works too)."}
+# Input types other than text, so a browser helps before the server checks.
+INPUT_TYPES = {"contact": "email"}
+HELP = {
+    "url": "file:///path, s3://bucket/prefix, gdrive://FOLDER_ID (a Drive folder link works too) "
+    "or mailto:ADDR (an admin of the org)."
+}
 # Fields an edit keeps: a different org or report is a different subscription.
 FIXED_ON_EDIT = ("org_id", "report", "disabled")
 # Option name -> subscription field, where they differ.
@@ -60,6 +66,7 @@ class FormField:
     choices: list[str] = field(default_factory=list)
     value: str = ""
     checked: bool = False
+    input_type: str = "text"
 
 
 def _long_option(param: click.Parameter) -> str:
@@ -92,6 +99,7 @@ def form_fields(values: Mapping[str, Any], *, editing: bool = False) -> list[For
                 choices=choices[name]() if name in choices else [],
                 value="" if flag else str(raw if raw is not None else ""),
                 checked=flag and _truthy(raw),
+                input_type=INPUT_TYPES.get(name, "text"),
             )
         )
     return fields

@@ -71,11 +71,14 @@ def subscription_fields(sub: Subscription) -> list[tuple[str, str]]:
 
 
 def restatement(record: Any) -> str:
-    """The restatement flag of a delivery, once the log has one (any field named restat*)."""
+    """The restatement flag of a delivery: late data moved a delivered day's source and
+    this attempt restates an earlier delivery (``restatement_of``, its id in the log)."""
     for f in dataclasses.fields(record):
         if f.name.startswith("restat"):
             value = getattr(record, f.name)
-            return "" if value in (None, False, "") else ("yes" if value is True else str(value))
+            if value in (None, False, ""):
+                return ""
+            return "yes" if value is True else f"restates #{value}"
     return ""
 
 

@@ -212,6 +212,11 @@ def destinations() -> None:
 @click.option("--kms-key", help="S3 SSE-KMS key ARN.")
 @click.option("--expected-bucket-owner", help="12-digit AWS account that must own the bucket.")
 @click.option("--subject", help="Drive: user to impersonate (domain-wide delegation).")
+@click.option(
+    "--contact",
+    help="The customer's email address, told when a delivery fails for a reason on their side "
+    "(bucket policy, unshared folder, quota); at most one notice a day.",
+)
 @click.option("--timezone", default="UTC", show_default=True, help="IANA time zone of the org's day.")
 @click.option("--format", "fmt", default="csv", show_default=True, help=f"One of: {', '.join(FORMATS)}.")
 @click.option("--columns", help="Comma-separated subset of the report's columns.")
@@ -224,6 +229,53 @@ def add(org_id: str, report: str, url: str, fmt: str, **opts: Any) -> None:
     """Add a subscription after checking report, columns, scope (against the source the
     nightly run reads: an action or list of another org is refused), URL and connection."""
     click.echo(operations.add_subscription(_store(), org_id, report, url, fmt, **opts).message)
+
+
+# Options ``edit`` does not take: a different org or report is a different subscription,
+# and switching on or off has its own commands.
+_KEPT_ON_EDIT = ("org_id", "report", "disabled")
+
+
+def _edit_params() -> list[click.Parameter]:
+    """``add``'s options, each optional and defaulting to the subscription's own value."""
+    params: list[click.Parameter] = [click.Argument(["sub_id"], metavar="ID")]
+    for param in add.params:
+        if param.name in _KEPT_ON_EDIT:
+            continue
+        if isinstance(param, click.Argument):
+            params.append(click.Option(["--url", "url"], help="The new destination URL."))
+            continue
+        long = next(o for o in param.opts if o.startswith("--"))
+        help_text = getattr(param, "help", None)
+        if getattr(param, "is_flag", False):
+            params.append(click.Option([f"{long}/--no-{long[2:]}", param.name], default=None, help=help_text))
+        else:
+            params.append(click.Option([long, param.name], default=None, help=help_text))
+    return params
+
+
+@handle_errors
+def _edit(sub_id: str, **given: Any) -> None:
+    """Change a subscription; every option left out keeps its value (--contact '' removes
+    the contact). Checked exactly as add checks a new one, as the console's edit is."""
+    from flatexport.console import forms
+
+    store = _store()
+    current = store.get(_id(sub_id))
+    values = forms.values_of(current)
+    values.update({name: value for name, value in given.items() if value is not None})
+    form = {k: v if isinstance(v, bool) else ("" if v is None else str(v)) for k, v in values.items()}
+    params = forms.parse(form, fixed={"org_id": current.org_id, "report": current.report})
+    for kept in _KEPT_ON_EDIT:
+        params.pop(kept, None)
+    click.echo(operations.edit_subscription(store, current.id, **params).message)
+
+
+destinations.add_command(
+    click.Command(
+        "edit", callback=_edit, params=_edit_params(), help=_edit.__doc__, short_help="Change a subscription."
+    )
+)
 
 
 @destinations.command("list")

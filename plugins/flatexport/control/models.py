@@ -19,7 +19,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 # a test keeps this equal to the format registry, so a new format comes with a migration.
 FORMATS = ("csv", "csv.gz", "jsonl", "jsonl.gz", "xlsx", "parquet")
 
-STATUSES = ("started", "delivered", "failed", "blocked")
+# "abandoned" (0004): an attempt whose process died; closed by the next attempt of the
+# same delivery or after a heartbeat timeout, never by the attempt itself.
+STATUSES = ("started", "delivered", "failed", "blocked", "abandoned")
 FINAL_STATUSES = ("delivered", "failed", "blocked")
 
 # Stable constraint names, so migrations can refer to them on every backend.
@@ -68,6 +70,8 @@ class SubscriptionRow(Base):
     kms_key: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     expected_bucket_owner: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)
     subject: Mapped[str | None] = mapped_column(sa.String(320), nullable=True)
+    # The customer's address for failure notices on their side (0006); none = no notices.
+    contact: Mapped[str | None] = mapped_column(sa.String(320), nullable=True)
     # The report's scope as its scope model validated it ({} = the whole org; 0002).
     scope: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict, server_default=sa.text("'{}'"))
     extra: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON, nullable=True)
@@ -106,3 +110,47 @@ class DeliveryRow(Base):
     quality: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON, nullable=True)
     started_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True), nullable=True)
+    # The source as the export found it (rows and newest event time of the window's
+    # extract), and the earlier delivery a restatement replaces (0005_restatement).
+    source_rows: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    source_newest: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True), nullable=True)
+    restatement_of: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    # 0004: who runs the attempt ("run:<host>:<pid>" for a whole-run process, "task:..." for
+    # one Airflow step), when it last showed life, and where its staged file is.
+    owner: Mapped[str | None] = mapped_column(sa.String(300), nullable=True)
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True), nullable=True)
+    staged_path: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+
+
+class NoticeRow(Base):
+    """A failure notice sent to a subscription's contact: at most one per subscription and
+    day (the unique key), claimed before sending so two failing tasks cannot both send.
+
+    No foreign key, like the delivery log: removing a subscription keeps what it was told.
+    """
+
+    __tablename__ = "notices"
+    __table_args__ = (sa.UniqueConstraint("subscription_id", "day"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[int] = mapped_column(sa.Integer)
+    day: Mapped[dt.date] = mapped_column(sa.Date)  # the UTC day it was sent
+    reason: Mapped[str] = mapped_column(sa.String(32))  # a CUSTOMER_CAUSES kind
+    ds: Mapped[dt.date] = mapped_column(sa.Date)  # the report day whose delivery failed
+    delivery_id: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    sent_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+class DeliveryLockRow(Base):
+    """Who is running the delivery of one subscription's day (0004). PostgreSQL uses an
+    advisory lock instead; this row is SQLite's equivalent: the owner keeps its heartbeat
+    fresh, and a row whose owner died (a dead process on this host, or a heartbeat older
+    than the timeout) is taken over."""
+
+    __tablename__ = "delivery_locks"
+
+    subscription_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    ds: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
+    owner: Mapped[str] = mapped_column(sa.String(300))
+    acquired_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)

@@ -89,7 +89,7 @@ def subscription_fields(org_id: str, report: str, url: str, fmt: str, opts: dict
     from flatexport.families import parse_scope, scope_from_options
     from flatexport.orgs import check_org_id
     from flatexport.specs import load_spec
-    from flatexport.subscriptions import check_timezone
+    from flatexport.subscriptions import check_contact, check_timezone
 
     opts = dict(opts)
     check_org_id(org_id)
@@ -100,6 +100,8 @@ def subscription_fields(org_id: str, report: str, url: str, fmt: str, opts: dict
     spec = load_spec(report)
     check_timezone(opts["timezone"])
     check_format(fmt)
+    if "contact" in opts:
+        opts["contact"] = check_contact(opts["contact"], "--contact")
     stored_scope = opts.pop("scope", None)
     given = pop_scope_options(opts)
     if stored_scope:
@@ -134,6 +136,17 @@ def _check_org_and_scope_in_source(sub: Subscription, source_url: str | None = N
 
     spec = load_spec(sub.report)
     check_org_and_scope(spec, sub.org_id, parse_scope(spec, sub.scope), source_url_for_run(source_url))
+
+
+def _check_recipient(sub: Subscription) -> None:
+    """A mailto: destination must be an admin of the org (checked again at every send)."""
+    if sub.scheme != "mailto":
+        return
+    from flatexport.airflow_support.tasks import source_url_for_run
+    from flatexport.destinations.email import parse_mailto
+    from flatexport.recipients import admin_address
+
+    admin_address(sub.org_id, parse_mailto(sub.destination), source_url_for_run(None))
 
 
 def _refuse_duplicate(
@@ -191,6 +204,7 @@ def check_new_subscription(
     opts.setdefault("timezone", "UTC")
     sub = validate_subscription(build_subscription(subscription_fields(org_id, report, url, fmt, opts)))
     _check_org_and_scope_in_source(sub, source_url)
+    _check_recipient(sub)
     same = _refuse_duplicate(store, sub, pending=pending, allow_same=allow_same)
     return same or sub
 
@@ -223,6 +237,7 @@ def edit_subscription(
     fields["enabled"] = current.enabled
     sub = validate_subscription(build_subscription({**current.model_dump(), **fields}, current.id))
     _check_org_and_scope_in_source(sub)
+    _check_recipient(sub)
     _refuse_duplicate(store, sub, other_than=current.id)
     saved = store.update_subscription(sub)
     return Outcome(f"updated {describe(saved)}", saved)
@@ -248,6 +263,7 @@ _IMPORT_KEYS = {
     "start_date": "start_date",
     "enabled": "enabled",
     "extra": "extra",
+    "contact": "contact",
 }
 
 
@@ -293,7 +309,7 @@ def _add_options(entry: Any) -> dict[str, Any]:
     for required in ("org_id", "report", "url"):
         if not isinstance(opts.get(required), str):
             raise InputError(f"{required.replace('url', 'destination')} is missing or not text")
-    for text in ("fmt", "timezone", "conn_id", "kms_key", "expected_bucket_owner", "subject"):
+    for text in ("fmt", "timezone", "conn_id", "kms_key", "expected_bucket_owner", "subject", "contact"):
         if opts.get(text) is not None and not isinstance(opts[text], str):
             raise InputError(f"{text.replace('fmt', 'format')} {opts[text]!r} is not text")
     columns = opts.get("columns")

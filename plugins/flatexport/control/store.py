@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import os
+import socket
 import threading
+import time
+import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -21,8 +26,8 @@ import yaml
 from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
-from flatexport.control.models import FINAL_STATUSES, DeliveryRow, SubscriptionRow, utcnow
-from flatexport.errors import ControlStoreError, ControlStoreUnavailable, InputError
+from flatexport.control.models import FINAL_STATUSES, DeliveryLockRow, DeliveryRow, SubscriptionRow, utcnow
+from flatexport.errors import ControlStoreError, ControlStoreUnavailable, DeliveryLocked, InputError
 from flatexport.paths import data_dir
 from flatexport.settings import get_settings
 from flatexport.subscriptions import Subscription
@@ -32,6 +37,8 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 MAX_ERROR_CHARS = 4000
 # Alembic's ``context`` is process-global, so migrations in one process run one at a time.
 _MIGRATE_LOCK = threading.Lock()
+
+log = logging.getLogger(__name__)
 
 # Subscription fields stored in their own columns; everything the model has except id.
 _SUB_FIELDS = tuple(f for f in Subscription.model_fields if f != "id")
@@ -65,6 +72,10 @@ class DeliveryRecord:
     quality: dict[str, Any] | None
     started_at: dt.datetime
     finished_at: dt.datetime | None
+    # the source as the export found it, and the delivery a restatement replaces (0005)
+    source_rows: int | None = None
+    source_newest: dt.datetime | None = None
+    restatement_of: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -102,7 +113,67 @@ def _to_record(row: DeliveryRow) -> DeliveryRecord:
         quality=row.quality,
         started_at=_aware(row.started_at),  # type: ignore[arg-type]
         finished_at=_aware(row.finished_at),
+        source_rows=row.source_rows,
+        source_newest=_aware(row.source_newest),
+        restatement_of=row.restatement_of,
     )
+
+
+def process_owner(kind: str = "run") -> str:
+    """Who runs an attempt or holds a lock: ``<kind>:<host>:<pid>:<token>``. ``run`` is a
+    process that runs a whole attempt (the CLI), ``task`` one Airflow step of it."""
+    return f"{kind}:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def owner_is_dead(owner: str | None, kinds: Collection[str] = ("run",)) -> bool:
+    """Whether ``owner`` is a process on this host that no longer runs (a zombie counts as
+    dead). Owners on other hosts are judged by their heartbeat instead."""
+    parts = (owner or "").split(":")
+    if len(parts) < 3 or parts[0] not in kinds or parts[1] != socket.gethostname() or not parts[2].isdigit():
+        return False
+    pid = int(parts[2])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
+class _Heartbeat:
+    """Calls ``beat`` every ``interval`` seconds in a daemon thread until stopped; a failed
+    beat is logged (the control database may blink) and tried again next time."""
+
+    def __init__(self, beat: Callable[[], None], interval: float) -> None:
+        self._beat, self._interval = beat, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="flatexport-heartbeat", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._beat()
+            except Exception as exc:  # noqa: BLE001 - a missed beat must not kill the step
+                log.warning("heartbeat not recorded: %s", exc)
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def heartbeat_interval() -> float:
+    return max(1.0, min(30.0, get_settings().attempt_heartbeat_timeout_seconds / 3))
 
 
 def _db_id(value: int | str | None) -> int | None:
@@ -112,6 +183,15 @@ def _db_id(value: int | str | None) -> int | None:
     if isinstance(value, str) and value.isdigit():
         return int(value)
     return None
+
+
+def _locked_message(what: str, holder: str | None, wait: float) -> str:
+    by = f" ({holder.rsplit(':', 1)[0]})" if holder else ""
+    waited = f" after waiting {wait:g}s" if wait else ""
+    return (
+        f"another run is delivering {what}{by}; stopped{waited}: run it again when that run "
+        "has finished (or set FLATEXPORT_LOCK_WAIT_SECONDS to wait)"
+    )
 
 
 def _validation_message(err: ValidationError) -> str:
@@ -413,8 +493,13 @@ class ControlStore:
 
     # -- delivery log ---------------------------------------------------------------
 
-    def start_delivery(self, run_id: str, sub: Subscription, ds: dt.date, file_name: str) -> int:
-        """Log an attempt before touching the destination, so a crash leaves a trace."""
+    def start_delivery(
+        self, run_id: str, sub: Subscription, ds: dt.date, file_name: str, owner: str | None = None
+    ) -> int:
+        """Log an attempt before touching the destination, so a crash leaves a trace; and
+        close the traces of earlier attempts of this delivery that died (see
+        :meth:`abandon_dead_attempts`)."""
+        now = utcnow()
         with self._session() as s:
             row = DeliveryRow(
                 run_id=run_id,
@@ -425,11 +510,192 @@ class ControlStore:
                 destination=sub.destination,
                 file_name=file_name,
                 status="started",
-                started_at=utcnow(),
+                started_at=now,
+                heartbeat_at=now,
+                owner=owner or process_owner(),
             )
             s.add(row)
             s.flush()
-            return row.id
+            attempt = row.id
+        self.abandon_dead_attempts(sub.id, ds, run_id, by=attempt)
+        return attempt
+
+    def abandon_dead_attempts(
+        self, sub_id: int | str | None, ds: dt.date, run_id: str | None = None, by: int | None = None
+    ) -> list[int]:
+        """Mark ``abandoned`` the attempts of this subscription's day that are still
+        ``started`` but whose process is gone: an earlier try of the same run (Airflow
+        retries a task only after its try ended), a whole-run process that died on this
+        host, or one silent for longer than the heartbeat timeout."""
+        key = _db_id(sub_id)
+        if key is None:
+            return []
+        timeout = dt.timedelta(seconds=get_settings().attempt_heartbeat_timeout_seconds)
+        now = utcnow()
+        closed = []
+        with self._session() as s:
+            query = sa.select(DeliveryRow).where(
+                DeliveryRow.subscription_id == key, DeliveryRow.ds == ds, DeliveryRow.status == "started"
+            )
+            for row in s.scalars(query):
+                if row.id == by:
+                    continue
+                last = _aware(row.heartbeat_at or row.started_at)
+                if run_id is not None and row.run_id == run_id:
+                    why = f"a later try of run {run_id} started"
+                elif owner_is_dead(row.owner):
+                    why = "its process is gone"
+                elif last is not None and now - last > timeout:
+                    why = f"no heartbeat since {last:%Y-%m-%d %H:%M:%S} UTC"
+                else:
+                    continue
+                row.status = "abandoned"
+                row.finished_at = now
+                taken = f"; attempt {by} took over" if by is not None else ""
+                row.error = f"attempt abandoned: {why}{taken}"
+                closed.append(row.id)
+        if closed:
+            log.warning("delivery attempt(s) %s of subscription %s for %s abandoned", closed, sub_id, ds)
+        return closed
+
+    def abandon_stale_attempts(self) -> list[int]:
+        """Every attempt silent for longer than the heartbeat timeout, or whose whole-run
+        process on this host is gone, becomes ``abandoned`` (the cleanup task's sweep)."""
+        keys: set[tuple[int | None, dt.date]] = set()
+        with self._session() as s:
+            for sub_id, ds in s.execute(
+                sa.select(DeliveryRow.subscription_id, DeliveryRow.ds).where(DeliveryRow.status == "started")
+            ):
+                keys.add((sub_id, ds))
+        closed: list[int] = []
+        for sub_id, ds in sorted(keys, key=str):
+            closed += self.abandon_dead_attempts(sub_id, ds)
+        return closed
+
+    def beat(self, delivery_id: int, staged_path: str | None = None) -> None:
+        """The attempt is alive (and, once exported, where its staged file is)."""
+        values: dict[str, Any] = {"heartbeat_at": utcnow()}
+        if staged_path is not None:
+            values["staged_path"] = staged_path
+        with self._session() as s:
+            s.execute(sa.update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(**values))
+
+    @contextmanager
+    def heartbeating(self, delivery_id: int | None) -> Iterator[None]:
+        """Keep the attempt's heartbeat fresh while a step runs."""
+        if delivery_id is None:
+            yield
+            return
+        self.beat(delivery_id)
+        with _Heartbeat(lambda: self.beat(delivery_id), heartbeat_interval()):
+            yield
+
+    # -- one run at a time per delivery ------------------------------------------------
+
+    @contextmanager
+    def delivery_lock(
+        self, sub_id: int | str | None, ds: dt.date, *, owner: str | None = None, wait: float | None = None
+    ) -> Iterator[str]:
+        """Hold the delivery of subscription ``sub_id`` for ``ds``: one run at a time. The
+        second run waits up to ``wait`` seconds (FLATEXPORT_LOCK_WAIT_SECONDS) and then
+        stops with :class:`DeliveryLocked`. PostgreSQL: a session advisory lock, released by
+        the server when the holder's connection dies. SQLite: a row in ``delivery_locks``
+        with the owner's heartbeat, taken over once its owner is dead or silent.
+        An ad-hoc run (no subscription id) shares nothing and takes no lock."""
+        owner = owner or process_owner()
+        key = _db_id(sub_id)
+        if key is None:
+            yield owner
+            return
+        if not self._migrated:
+            self.migrate()
+        wait = get_settings().lock_wait_seconds if wait is None else wait
+        what = f"subscription {key} for {ds.isoformat()}"
+        if self.url.get_backend_name() == "postgresql":
+            with self._advisory_lock(key, ds, what, wait):
+                yield owner
+            return
+        self._take_row_lock(key, ds, owner, what, wait)
+        try:
+            with _Heartbeat(lambda: self._refresh_row_lock(key, ds, owner), heartbeat_interval()):
+                yield owner
+        finally:
+            with self._session() as s:
+                s.execute(
+                    sa.delete(DeliveryLockRow).where(
+                        DeliveryLockRow.subscription_id == key,
+                        DeliveryLockRow.ds == ds,
+                        DeliveryLockRow.owner == owner,
+                    )
+                )
+
+    @contextmanager
+    def _advisory_lock(self, key: int, ds: dt.date, what: str, wait: float) -> Iterator[None]:
+        params = {"a": key, "b": ds.toordinal()}
+        try:
+            conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        except sa.exc.SQLAlchemyError as exc:
+            raise self._db_error("cannot lock", exc) from exc
+        try:
+            deadline = time.monotonic() + wait
+            while not conn.execute(sa.text("SELECT pg_try_advisory_lock(:a, :b)"), params).scalar():
+                if time.monotonic() >= deadline:
+                    raise DeliveryLocked(_locked_message(what, None, wait))
+                time.sleep(min(1.0, max(0.05, deadline - time.monotonic())))
+            try:
+                yield
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:a, :b)"), params)
+        except sa.exc.SQLAlchemyError as exc:
+            raise self._db_error("lock failed", exc) from exc
+        finally:
+            conn.close()
+
+    def _take_row_lock(self, key: int, ds: dt.date, owner: str, what: str, wait: float) -> None:
+        timeout = dt.timedelta(seconds=get_settings().attempt_heartbeat_timeout_seconds)
+        deadline = time.monotonic() + wait
+        where = (DeliveryLockRow.subscription_id == key, DeliveryLockRow.ds == ds)
+        while True:
+            now = utcnow()
+            with self._session() as s:
+                row = s.execute(
+                    sa.select(DeliveryLockRow.owner, DeliveryLockRow.heartbeat_at).where(*where)
+                ).first()
+                if row is None:
+                    inserted = s.execute(
+                        sa.insert(DeliveryLockRow)
+                        .prefix_with("OR IGNORE")
+                        .values(subscription_id=key, ds=ds, owner=owner, acquired_at=now, heartbeat_at=now)
+                    ).rowcount
+                    if inserted == 1:
+                        return
+                    holder = None
+                else:
+                    holder, beat = row
+                    if owner_is_dead(holder, ("run", "task")) or now - _aware(beat) > timeout:  # type: ignore[operator]
+                        taken = s.execute(
+                            sa.update(DeliveryLockRow)
+                            .where(*where, DeliveryLockRow.owner == holder)
+                            .values(owner=owner, acquired_at=now, heartbeat_at=now)
+                        ).rowcount
+                        if taken == 1:
+                            log.warning("took over the lock of %s from %s, which is gone", what, holder)
+                            return
+            if time.monotonic() >= deadline:
+                raise DeliveryLocked(_locked_message(what, holder, wait))
+            time.sleep(min(1.0, max(0.05, deadline - time.monotonic())))
+
+    def _refresh_row_lock(self, key: int, ds: dt.date, owner: str) -> None:
+        with self._session() as s:
+            s.execute(
+                sa.update(DeliveryLockRow)
+                .where(
+                    DeliveryLockRow.subscription_id == key,
+                    DeliveryLockRow.ds == ds,
+                    DeliveryLockRow.owner == owner,
+                )
+                .values(heartbeat_at=utcnow())
+            )
 
     def finish_delivery(
         self,
@@ -566,3 +832,59 @@ class ControlStore:
         )
         with self._session() as s:
             return s.scalars(query).first() is not None
+
+    # -- late data (restatements) ---------------------------------------------------
+
+    def record_source(
+        self,
+        delivery_id: int,
+        rows: int,
+        newest: dt.datetime | None,
+        *,
+        restatement_of: int | None = None,
+    ) -> None:
+        """Keep the source fingerprint an attempt was exported from and, for a
+        restatement, the earlier delivered attempt it replaces."""
+        with self._session() as s:
+            row = s.get(DeliveryRow, delivery_id)
+            if row is None:
+                raise InputError(f"no delivery {delivery_id}")
+            row.source_rows = rows
+            row.source_newest = newest
+            if restatement_of is not None:
+                row.restatement_of = restatement_of
+
+    def latest_delivered(
+        self, subscription_ids: Collection[int], date_from: dt.date, date_to: dt.date
+    ) -> list[DeliveryRecord]:
+        """The latest delivered attempt of each (subscription, day) in [date_from, date_to]:
+        what the customer has now, and the fingerprint it was made from."""
+        ids = [i for i in (_db_id(x) for x in subscription_ids) if i is not None]
+        if not ids:
+            return []
+        ranked = (
+            sa.select(
+                DeliveryRow.id,
+                sa.func.row_number()
+                .over(
+                    partition_by=(DeliveryRow.subscription_id, DeliveryRow.ds),
+                    order_by=DeliveryRow.id.desc(),
+                )
+                .label("rank"),
+            )
+            .where(
+                DeliveryRow.subscription_id.in_(ids),
+                DeliveryRow.status == "delivered",
+                DeliveryRow.ds >= date_from,
+                DeliveryRow.ds <= date_to,
+            )
+            .subquery()
+        )
+        query = (
+            sa.select(DeliveryRow)
+            .join(ranked, ranked.c.id == DeliveryRow.id)
+            .where(ranked.c.rank == 1)
+            .order_by(DeliveryRow.ds, DeliveryRow.subscription_id)
+        )
+        with self._session() as s:
+            return [_to_record(r) for r in s.scalars(query)]

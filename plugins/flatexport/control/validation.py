@@ -17,7 +17,7 @@ from flatexport.errors import FlatexportError, InputError
 from flatexport.formats import get_format
 from flatexport.subscriptions import Subscription, check_timezone
 
-SCHEMES = ("file", "s3", "gdrive")
+SCHEMES = ("file", "s3", "gdrive", "mailto")
 _ACCOUNT = re.compile(r"\d{12}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
@@ -76,6 +76,8 @@ def normalize_destination(url: str) -> str:
     text = url.strip()
     if "\x00" in text or any(ord(c) < 32 for c in text):
         raise InputError(f"destination URL {text!r} contains a control character")
+    if text[:7].lower() == "mailto:":
+        return "mailto:" + text[7:].strip()
     scheme, sep, rest = text.partition("://")
     scheme = scheme.lower()
     host = rest.split("/", 1)[0].lower()
@@ -165,10 +167,11 @@ def check_local_root(folder: Path, url: str) -> None:
 
 def check_destination(sub: Subscription) -> None:
     """The URL's scheme and form, and the options that go with that scheme."""
-    scheme = sub.scheme if "://" in sub.destination else ""
+    scheme = sub.scheme if "://" in sub.destination or sub.scheme == "mailto" else ""
     if scheme not in SCHEMES:
         raise InputError(
-            f"unsupported destination {sub.destination!r} (use file:///path, s3://bucket/prefix or gdrive://FOLDER_ID)"
+            f"unsupported destination {sub.destination!r} "
+            "(use file:///path, s3://bucket/prefix, gdrive://FOLDER_ID or mailto:ADDR)"
         )
     for field, (option, wants) in _SCHEME_OPTIONS.items():
         if getattr(sub, field) and scheme != wants:
@@ -177,6 +180,10 @@ def check_destination(sub: Subscription) -> None:
         _check_file(sub)
     elif scheme == "s3":
         _check_s3(sub)
+    elif scheme == "mailto":
+        from flatexport.destinations.email import parse_mailto
+
+        _call(parse_mailto, sub.destination)  # the recipient is checked against the source at add
     else:
         _check_gdrive(sub)
 

@@ -1,4 +1,4 @@
-"""Destinations by URL scheme, as in fsspec and rclone: file://, s3://, gdrive://.
+"""Destinations by URL scheme, as in fsspec and rclone: file://, s3://, gdrive://, mailto:.
 
 Each scheme is a thin :class:`~flatexport.destinations.base.Transport`; the one delivery
 sequence for all of them is :func:`~flatexport.destinations.driver.deliver`.
@@ -11,7 +11,7 @@ from flatexport.destinations.driver import deliver, roundtrip_probe, staged_open
 from flatexport.errors import InputError
 from flatexport.subscriptions import Subscription
 
-SCHEMES = ("file", "s3", "gdrive")
+SCHEMES = ("file", "s3", "gdrive", "mailto")
 
 
 def destination_for(sub: Subscription) -> Transport:
@@ -29,7 +29,11 @@ def destination_for(sub: Subscription) -> Transport:
         from flatexport.destinations.gdrive import DriveTransport
 
         return DriveTransport.from_subscription(sub)
-    raise InputError(f"unsupported destination {sub.destination!r} (use file://, s3:// or gdrive://)")
+    if scheme == "mailto":
+        from flatexport.destinations.email import EmailTransport
+
+        return EmailTransport.from_subscription(sub)
+    raise InputError(f"unsupported destination {sub.destination!r} (use file://, s3://, gdrive://, mailto:)")
 
 
 __all__ = [

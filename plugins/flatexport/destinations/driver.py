@@ -194,7 +194,13 @@ def deliver(
     if features.manifest == "with_data":
         attachments = (sidecar,) if sidecar else ()
         stored = _write(transport, replace(data, attachments=attachments), check, None)
-        return _receipt(transport, data, check, stored, previous=None, manifest=stored if sidecar else None)
+        # The manifest is a part of the same message: "<where>#<manifest name>".
+        travelled = replace(
+            stored, name=manifest_name, location=f"{stored.location.split('#')[0]}#{manifest_name}"
+        )
+        return _receipt(
+            transport, data, check, stored, previous=None, manifest=travelled if sidecar else None
+        )
 
     transport.sweep(name)
     previous = transport.find(name) if features.stat else None

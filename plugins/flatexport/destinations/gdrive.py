@@ -45,7 +45,7 @@ from googleapiclient.http import MediaIoBaseUpload
 
 from flatexport import connections
 from flatexport.destinations.base import Features, HashChecksum, Payload, Stored, TransportBase
-from flatexport.errors import DeliveryError, InputError
+from flatexport.errors import CustomerAction, DeliveryError, InputError
 from flatexport.subscriptions import Subscription
 
 log = logging.getLogger(__name__)
@@ -390,7 +390,7 @@ class DriveTransport(TransportBase):
         if meta.get("mimeType") != FOLDER_MIME:
             raise DeliveryError(f"gdrive://{self.folder_id} is a file, not a folder (use the folder's id)")
         if not (meta.get("capabilities") or {}).get("canAddChildren", True):
-            raise DeliveryError(self._permission_message(meta.get("name") or self.folder_id))
+            raise self._permission_error(meta.get("name") or self.folder_id)
         self._folder = Folder(id=meta["id"], name=meta.get("name", ""), drive_id=meta.get("driveId"))
         return self._folder
 
@@ -499,7 +499,12 @@ class DriveTransport(TransportBase):
         if status == 404:
             return DeliveryError(
                 f"Drive folder {folder_id} not found, or not shared with {self.account}; "
-                "share it with that address"
+                "share it with that address",
+                customer_action=CustomerAction(
+                    "folder_unshared",
+                    f"Share Google Drive folder {folder_id} with {self.account} as Editor (Content manager "
+                    "on a shared drive), or tell us the new folder if it was moved or deleted.",
+                ),
             )
         if reason == "storageQuotaExceeded" and "service account" in message.lower():
             return DeliveryError(
@@ -509,7 +514,14 @@ class DriveTransport(TransportBase):
                 "domain-wide delegation (set the subscription's subject, --subject)"
             )
         if reason == "storageQuotaExceeded":
-            return DeliveryError(f"the Drive storage quota for folder {folder_id} is used up while {action}")
+            return DeliveryError(
+                f"the Drive storage quota for folder {folder_id} is used up while {action}",
+                customer_action=CustomerAction(
+                    "storage_full",
+                    f"Free space in the Google Drive that holds folder {folder_id}, "
+                    "or raise its storage quota.",
+                ),
+            )
         if status == 429 or status >= 500 or reason in RETRYABLE_403:
             what = f"{status} {reason}" if reason else str(status)
             return DeliveryError(
@@ -518,13 +530,18 @@ class DriveTransport(TransportBase):
                 retryable=True,
             )
         if status == 403 and reason in PERMISSION_403:
-            return DeliveryError(self._permission_message(folder_id))
+            return self._permission_error(folder_id)
         if status == 401:
             return DeliveryError(f"Google Drive rejected the credentials of {self.account} while {action}")
         return DeliveryError(f"Google Drive refused {action}: {status} {reason} {message}".strip())
 
-    def _permission_message(self, folder: str) -> str:
-        return (
+    def _permission_error(self, folder: str) -> DeliveryError:
+        return DeliveryError(
             f"{self.account} can see Drive folder {folder} but may not add files to it; "
-            "give that address Editor (or Content manager on a shared drive) access"
+            "give that address Editor (or Content manager on a shared drive) access",
+            customer_action=CustomerAction(
+                "folder_unshared",
+                f"Give {self.account} Editor access (Content manager on a shared drive) to Google Drive "
+                f"folder {folder}.",
+            ),
         )

@@ -33,7 +33,7 @@ from flatexport.destinations.base import (
     Stored,
     TransportBase,
 )
-from flatexport.errors import DeliveryError
+from flatexport.errors import CustomerAction, DeliveryError
 from flatexport.hashing import BLOCK, stream_digests
 
 # errno values a person must fix; anything else (EIO, ESTALE on NFS...) may pass on retry.
@@ -81,6 +81,10 @@ def normalize_file_url(url: str) -> str:
     return "file://" + quote(str(folder_from_url(url)))
 
 
+# errno values that mean the folder's owner took our write access away (a mounted share).
+DENIED_ERRNOS = frozenset({errno.EACCES, errno.EPERM})
+
+
 def _reason(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
@@ -100,7 +104,16 @@ class FolderTransport(TransportBase):
     # helpers
     def _error(self, action: str, path: Path, exc: OSError) -> DeliveryError:
         return DeliveryError(
-            f"cannot {action} {path}: {_reason(exc)}", retryable=exc.errno not in PERMANENT_ERRNOS
+            f"cannot {action} {path}: {_reason(exc)}",
+            retryable=exc.errno not in PERMANENT_ERRNOS,
+            customer_action=self._denied(exc),
+        )
+
+    def _denied(self, exc: OSError) -> CustomerAction | None:
+        if exc.errno not in DENIED_ERRNOS:
+            return None
+        return CustomerAction(
+            "permission_denied", f"Let flatexport create and replace files in folder {self.folder} again."
         )
 
     def _ensure_folder(self) -> None:
@@ -109,7 +122,9 @@ class FolderTransport(TransportBase):
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise DeliveryError(f"cannot create folder {self.folder}: {_reason(exc)}") from None
+            raise DeliveryError(
+                f"cannot create folder {self.folder}: {_reason(exc)}", customer_action=self._denied(exc)
+            ) from None
         if not self.folder.is_dir():
             raise DeliveryError(f"cannot deliver into {self.folder}: it is not a folder")
         self._ready = True
@@ -153,7 +168,7 @@ class FolderTransport(TransportBase):
                 raise self._error("remove the leftover", self.folder / leftover, exc) from None
 
     def find(self, name: str) -> Stored | None:
-        self._ensure_folder()
+        # Only looks: a dry run asks every destination and must leave no folder behind.
         path = self.folder / name
         try:
             st = path.stat()

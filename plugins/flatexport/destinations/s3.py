@@ -59,7 +59,7 @@ from urllib.parse import urlparse
 
 from flatexport.connections import get_connection, hide_in_logs, mask_url, url_secrets
 from flatexport.destinations.base import MANIFEST_SUFFIX, Features, Payload, Stored, TransportBase
-from flatexport.errors import DeliveryError, InputError
+from flatexport.errors import CustomerAction, DeliveryError, InputError
 from flatexport.subscriptions import Subscription
 
 log = logging.getLogger(__name__)
@@ -106,6 +106,8 @@ REGION_CODES = frozenset(
 )
 KMS_STATE_CODES = frozenset({"KMSInvalidStateException", "KMSDisabledException", "KMSNotFoundException"})
 ACCESS_CODES = frozenset({"AccessDenied", "403", "AllAccessDisabled", "Forbidden"})
+# S3-compatible stores with quotas (MinIO, Ceph RGW): a person must free space or raise it.
+STORAGE_FULL_CODES = frozenset({"QuotaExceeded", "XMinioStorageFull", "XMinioAdminBucketQuotaExceeded"})
 
 # The IAM permission each S3 operation needs, so "access denied" can name it.
 PERMISSION_FOR = {
@@ -409,6 +411,12 @@ class _Op:
     def where(self) -> str:
         return f"s3://{self.bucket}/{self.key}"
 
+    @property
+    def objects_arn(self) -> str:
+        """The objects a grant must cover: everything under the key's folder."""
+        folder = self.key.rsplit("/", 1)[0] + "/" if "/" in self.key else ""
+        return f"arn:aws:s3:::{self.bucket}/{folder}*"
+
 
 def _client_error_parts(exc: Any) -> tuple[str, str, int, str, int]:
     response = exc.response or {}
@@ -435,10 +443,32 @@ def _kms_message(op: _Op, code: str, message: str) -> str:
     )
 
 
-def _access_denied_message(op: _Op, operation: str) -> str:
+def _needed_permission(op: _Op, operation: str) -> str:
     needed = PERMISSION_FOR.get(operation, "s3:PutObject")
     if needed == "s3:PutObject" and op.acl:
         needed = "s3:PutObject and s3:PutObjectAcl"
+    return needed
+
+
+def _access_denied_action(op: _Op, operation: str) -> CustomerAction:
+    """The grant, in the customer's terms: their bucket, the objects, who we are (a role
+    ARN names an identity and holds no secret; a key id is never shown)."""
+    role = op.settings.role_arn
+    who = f"the role {role}" if role else "the AWS identity flatexport delivers with"
+    owner = (
+        f", and check that account {op.expected_bucket_owner} still owns the bucket"
+        if op.expected_bucket_owner
+        else ""
+    )
+    return CustomerAction(
+        "access_denied",
+        f"Allow {_needed_permission(op, operation)} on {op.objects_arn} for {who} in the bucket policy "
+        f"of S3 bucket {op.bucket!r}{owner}.",
+    )
+
+
+def _access_denied_message(op: _Op, operation: str) -> str:
+    needed = _needed_permission(op, operation)
     owner = (
         f", or bucket {op.bucket!r} is not owned by account {op.expected_bucket_owner}"
         if op.expected_bucket_owner
@@ -454,11 +484,27 @@ def translate_client_error(exc: Any, op: _Op) -> DeliveryError:
     """One actionable line per failure; ``retryable`` only where waiting can help."""
     code, message, status, operation, attempts = _client_error_parts(exc)
     if code == "NoSuchBucket":
-        return DeliveryError(f"S3 bucket {op.bucket!r} does not exist")
+        return DeliveryError(
+            f"S3 bucket {op.bucket!r} does not exist",
+            customer_action=CustomerAction(
+                "bucket_missing",
+                f"S3 bucket {op.bucket!r} no longer exists: create it again, or tell us which bucket to "
+                "deliver to instead.",
+            ),
+        )
     if op.kms_key and _is_kms_error(code, message):
         return DeliveryError(_kms_message(op, code, message))
     if code in ACCESS_CODES or (status == 403 and code not in CREDENTIAL_CODES):
-        return DeliveryError(_access_denied_message(op, operation))
+        return DeliveryError(
+            _access_denied_message(op, operation), customer_action=_access_denied_action(op, operation)
+        )
+    if code in STORAGE_FULL_CODES:
+        return DeliveryError(
+            f"S3 bucket {op.bucket!r} is full or over its quota ({code}) while writing {op.where}",
+            customer_action=CustomerAction(
+                "storage_full", f"Free space in S3 bucket {op.bucket!r} or raise its storage quota."
+            ),
+        )
     if code == "InvalidBucketName":
         return DeliveryError(f"invalid S3 bucket name {op.bucket!r} (rejected by the server)")
     if code in CREDENTIAL_CODES:

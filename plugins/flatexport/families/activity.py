@@ -100,6 +100,12 @@ class EntriesScope(Scope):
         help="Only these exporter entries: kinds (content.viewed) or whole sections (feed), comma-separated.",
         metavar="ENTRY,...",
     )
+    # The guide's "download one for individual content pages": the activity on one page.
+    content_id: int | None = scope_field(
+        "--content",
+        help="Only the activity on this content page (its content id): the per-page report.",
+        metavar="ID",
+    )
 
     @field_validator("entries")
     @classmethod
@@ -123,6 +129,27 @@ class Activity(ReportFamily):
 
     def scope_model(self, spec: ReportSpec[ActivityOptions]) -> type[Scope]:
         return EntriesScope if spec.options.sections else NoScope
+
+    def query_params(self, spec: ReportSpec[ActivityOptions], scope: Scope) -> dict[str, object]:
+        if not spec.options.sections:
+            return {}
+        return {"content_id": getattr(scope, "content_id", None)}
+
+    def file_scope(self, spec: ReportSpec, scope: Scope) -> str:
+        content_id = getattr(scope, "content_id", None)
+        return f"content-{content_id}" if content_id is not None else ""
+
+    def check_scope(self, spec: ReportSpec, scope: Scope, org_id: str, source_url: str | None) -> None:
+        """A content page must be one of this org's (another org's reads as unknown)."""
+        content_id = getattr(scope, "content_id", None)
+        if content_id is None:
+            return
+        from flatexport.extract import has_rows
+
+        if not has_rows(
+            spec.sql_dir() / "content_exists.sql", {"org_id": org_id, "content_id": content_id}, source_url
+        ):
+            raise InputError(f"unknown content {content_id} for org {org_id}")
 
     def chunking(self, spec: ReportSpec[ActivityOptions]) -> Chunking:
         return Chunking.whole() if spec.options.grain == "users" else Chunking.batches()

@@ -108,6 +108,11 @@ def _value_type(annotation: Any) -> tuple[type, bool]:
     return (int if annotation is int else str), False
 
 
+#: Extracted columns that say when a source row happened, the most telling first
+#: (see :meth:`ReportFamily.newest_event_column`).
+EVENT_TIME_COLUMNS = ("event_time", "created_at", "first_time")
+
+
 @dataclass(frozen=True)
 class Chunking:
     """How the extracted rows are cut into the chunks a family's ``flatten`` receives.
@@ -180,6 +185,14 @@ class ReportFamily(Protocol):
     ) -> list[ColumnSpec]:
         """The columns to write, given the first flattened chunk (None: no rows)."""
         return chosen
+
+    def newest_event_column(self, spec: ReportSpec) -> str | None:
+        """The extracted column whose newest value, with the extract's row count, is the
+        source fingerprint of a window (late data: a delivered day whose fingerprint moved
+        is restated). Default: the first usual event-time name the report's rules read;
+        None: the row count alone."""
+        fields = self.extracted_fields(spec)
+        return next((c for c in EVENT_TIME_COLUMNS if c in fields), None)
 
     def docs_page(self, spec: ReportSpec) -> str | None:
         """A page printed before the data dictionary, or None."""

@@ -18,9 +18,10 @@ from flatexport.formats import format_of_file
 
 
 def staged_files(staging: str | Path, org: str, report: str, ds: str) -> list[Path]:
-    """Staged data files: <staging_dir>/<report>/<org_id>/<ds>/<subscription id>/<file name>."""
+    """Staged data files: <staging_dir>/<report>/<org_id>/<ds>/<subscription id>/attempt-<id>/<file
+    name> (a verified delivery removes its attempt's folder; failed ones stay to be read)."""
     base = Path(staging) / report / org / ds
-    return sorted(p for p in base.glob("*/*") if p.is_file() and format_of_file(p.name) is not None)
+    return sorted(p for p in base.glob("*/attempt-*/*") if p.is_file() and format_of_file(p.name) is not None)
 
 
 def _day(_ctx: click.Context, _param: click.Parameter, value: str) -> str:

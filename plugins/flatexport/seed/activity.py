@@ -39,7 +39,7 @@ from flatexport.specs import load_spec
 BATCH_EVENTS = 1_000_000
 _ID_SPAN = 10**7  # users / content ids per org
 _EPOCH = dt.date(2000, 1, 1)
-UNKNOWN_KINDS: tuple[str, ...] = ("legacy.tile_clicked", "leaderboard.viewed")
+UNKNOWN_KINDS: tuple[str, ...] = ("legacy.tile_clicked", "legacy.badge_earned")
 
 # The three tables, declared with every other source table (seed.schema).
 TABLES: tuple[str, ...] = ("platform_users", "content", "activity_events")
@@ -66,6 +66,10 @@ PAYLOAD_POOLS: dict[str, list[object]] = {
     "tab": ["Content", "Users", "Analytics"],
     "certificate": ["CE Certificate 2026", "Ethics credit"],
     "notification": ["Your session starts in 10 minutes", "New message from Ana"],
+    "viewed_user": ["Ana Smith", "Zoë Ünïcode", "=cmd|' /C calc'!A0"],
+    "slug": ["agenda", "speakers/ana-smith"],
+    "url": ["https://example.org/a?b=1&c=2", "https://twitter.com/flatexport"],
+    "progress": ["10%", "40%", "100%"],
 }
 # Chance that an optional key is left out of the payload (a review without text).
 OPTIONAL_KEYS: dict[str, float] = {"text": 0.15, "rating": 0.05}

@@ -69,4 +69,5 @@ def _text_form(col: ColumnSpec) -> str:
         "date": "`YYYY-MM-DD`",
         "datetime": "`YYYY-MM-DDThh:mm:ss±hh:mm`",
         "array": "JSON array text",
+        "object": "JSON object text",
     }.get(col.type, "text")

@@ -35,6 +35,7 @@ _SIMPLE = {
     "date": pa.date32(),
     "array": pa.list_(pa.string()),
     "string": pa.string(),
+    "object": pa.string(),  # a JSON object's keys vary by row: compact JSON text, as in CSV
 }
 
 
@@ -51,6 +52,8 @@ def parquet_type_name(col: ColumnSpec) -> str:
         return "timestamp[us, tz=<subscription time zone>]"
     if col.type == "array":
         return "list<string>"
+    if col.type == "object":
+        return "string (JSON object text)"
     return str(_SIMPLE[col.type])
 
 

@@ -59,6 +59,7 @@ _KINDS = {
     "date": CellKind("date", "date (`yyyy-mm-dd`)", 11),
     "datetime": CellKind("datetime", "date and time in the subscription's zone, offset shown", 27),
     "array": CellKind("text", "text (JSON array)", 30),
+    "object": CellKind("text", "text (JSON object)", 30),
     "string": CellKind("text", "text", 0),
 }
 
