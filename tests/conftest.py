@@ -13,6 +13,8 @@ _SESSION_DIR = Path(tempfile.mkdtemp(prefix="flatexport-tests-"))
 os.environ.setdefault("FLATEXPORT_DATA_DIR", str(_SESSION_DIR / "data"))
 os.environ.setdefault("AIRFLOW_HOME", str(_SESSION_DIR / "airflow"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+# file:// destinations must lie under FLATEXPORT_LOCAL_ROOTS: tests deliver into their tmp_path.
+os.environ.setdefault("FLATEXPORT_LOCAL_ROOTS", os.pathsep.join([tempfile.gettempdir(), "/srv/exports"]))
 # An empty plugins folder: Airflow's loader imports every .py file of its plugins folder
 # as a top-level module, which must never be our package tree.
 os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(_SESSION_DIR / "airflow-plugins")

@@ -520,7 +520,15 @@ def backfill_command():
     from flatexport.window import parse_ds
 
     def _day(_ctx, _param, value):
-        return parse_ds(value) if value else None
+        """Given means checked: an empty day is a usage error, not "unset" (issue 9)."""
+        from flatexport.errors import InputError
+
+        if value is None:
+            return None
+        try:
+            return parse_ds(value)
+        except InputError as exc:
+            raise click.BadParameter(str(exc)) from None
 
     @click.command("backfill")
     @click.argument("report")

@@ -14,53 +14,57 @@ from pathlib import Path
 
 import click
 
+from flatexport import cli_logging
 from flatexport.cli_scope import pop_scope_options, with_scope_options
+from flatexport.control.cli import BoundaryGroup, PathParam, one_line
+from flatexport.control.operations import csv_list
 from flatexport.errors import FlatexportError, InputError
+from flatexport.masking import mask_url
+from flatexport.orgs import check_org_id
+from flatexport.source import source_option
 from flatexport.subscriptions import FORMATS, Subscription, check_timezone
 from flatexport.window import parse_ds
 
 
-class _Group(click.Group):
-    """Turns our domain errors into one line, `error: ...`, and exit 1, everywhere."""
-
-    def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except FlatexportError as exc:
-            from flatexport.control.cli import CliError, one_line
-
-            raise CliError(one_line(str(exc))) from None
-
-
-def _not_gx_info(record: logging.LogRecord) -> bool:
-    return record.levelno >= logging.WARNING or not record.name.startswith("great_expectations")
-
-
-@click.group(cls=_Group)
-@click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
+@click.group(cls=BoundaryGroup)
+@click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr (results stay on stdout).")
 def main(verbose: bool) -> None:
     """flatexport: nightly flattened exports, delivered to each customer's destination."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s"
-    )
-    if not verbose:
-        # GX sets some of its module loggers to INFO when imported; keep their chatter out.
-        for handler in logging.getLogger().handlers:
-            handler.addFilter(_not_gx_info)
+    cli_logging.configure(verbose)
 
 
 def _date(_ctx, _param, value):
-    return parse_ds(value) if value else None
+    """A report day (YYYY-MM-DD, within the supported years); empty is refused, not unset."""
+    if value is None:
+        return None
+    try:
+        return parse_ds(value)
+    except InputError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
-def _csv_list(_ctx, _param, value):
-    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+def _csv_list(_ctx, param, value):
+    try:
+        return csv_list(value, f"--{param.name}")
+    except InputError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _org(_ctx, _param, value):
+    if value is None:
+        return None
+    try:
+        return check_org_id(value)
+    except InputError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 @main.command()
 @click.argument("report")
 @click.option(
-    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file instead of stdout."
+    "--out",
+    type=PathParam(dir_okay=False, path_type=Path),
+    help="Write to a file instead of stdout.",
 )
 def docs(report: str, out: Path | None) -> None:
     """Render REPORT's data dictionary (Markdown) from its spec."""
@@ -68,7 +72,10 @@ def docs(report: str, out: Path | None) -> None:
 
     text = render_for(report)
     if out:
-        out.write_text(text, encoding="utf-8")
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot write {out}: {exc.strerror or type(exc).__name__}") from None
         click.echo(f"wrote {out}")
     else:
         click.echo(text)
@@ -77,16 +84,20 @@ def docs(report: str, out: Path | None) -> None:
 @main.command()
 @click.argument("report")
 @click.option("--date", "ds", required=True, callback=_date, help="The day to export, YYYY-MM-DD.")
-@click.option("--org", required=True, help="The customer organisation (tenant) id.")
+@click.option("--org", required=True, callback=_org, help="The customer organisation (tenant) id.")
 @click.option("--timezone", default=None, help="IANA time zone of the day (default UTC).")
 @click.option(
     "--source",
     "source_url",
+    callback=source_option,
     help="SQLAlchemy URL; default: the DAG's source (the flatexport_source Airflow connection, "
     "else FLATEXPORT_SOURCE_URL, else the embedded DuckDB).",
 )
 @click.option(
-    "--to", "to_dir", type=click.Path(file_okay=False, path_type=Path), help="Write into this folder."
+    "--to",
+    "to_dir",
+    type=PathParam(file_okay=False, path_type=Path),
+    help="Write into this folder.",
 )
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
 @click.option("--columns", callback=_csv_list, help="Comma-separated subset of columns.")
@@ -118,7 +129,7 @@ def run(
     spec = load_spec(report)
     given = pop_scope_options(scope_opts)
     scope = scope_from_options(spec, given)
-    if timezone:
+    if timezone is not None:
         check_timezone(timezone)
     check_org_and_scope(spec, org, scope, source_url)
     run_id = f"cli__{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}"
@@ -154,7 +165,9 @@ def run(
             _report(run_subscription(sub, ds, run_id, source_url, store=store, check=not no_check))
         except FlatexportError as exc:
             failures += 1
-            click.echo(f"error: subscription {sub.id} ({sub.destination}): {exc}", err=True)
+            click.echo(
+                f"error: subscription {sub.id} ({mask_url(sub.destination)}): {one_line(exc)}", err=True
+            )
     if failures:
         sys.exit(1)
 
@@ -214,35 +227,34 @@ def request(
 
 
 @main.command("import-subscriptions")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("path", type=PathParam(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--source",
     "source_url",
+    callback=source_option,
     help="Warehouse scopes are checked against (default FLATEXPORT_SOURCE_URL or the embedded one).",
 )
 def import_subscriptions(path: Path, source_url: str | None) -> None:
     """Load subscriptions from a YAML list (the demo's); existing ones are kept. Every
-    entry is checked first, its scope against the source; nothing is saved if one fails."""
-    from flatexport.airflow_support.tasks import source_url_for_run
-    from flatexport.export import check_scope
-    from flatexport.families import parse_scope
+    entry gets the checks of `destinations add` first; nothing is saved if one fails."""
+    from flatexport.control.operations import import_subscriptions as import_file
     from flatexport.pipeline import control_store
-    from flatexport.specs import load_spec
 
-    source_url = source_url_for_run(source_url)
-
-    def vet(sub: Subscription) -> None:
-        if not sub.scope:
-            return  # the whole org: nothing to look up
-        spec = load_spec(sub.report)
-        check_scope(spec, sub.org_id, parse_scope(spec, sub.scope), source_url)
-
-    added = len(control_store().import_yaml(path, vet=vet))
+    added = len(import_file(control_store(), path, source_url))
     click.echo(f"imported {added} new subscription(s) from {path}")
 
 
+def _dag_id(_ctx, _param, value):
+    from flatexport.airflow_support.runner import dag_ids
+
+    known = dag_ids()
+    if value not in known:
+        raise click.BadParameter(f"unknown DAG {value!r} (known: {', '.join(known)})")
+    return value
+
+
 @main.command("dag-test")
-@click.argument("dag_id")
+@click.argument("dag_id", callback=_dag_id)
 @click.option("--date", "ds", required=True, callback=_date, help="The report day, YYYY-MM-DD.")
 def dag_test(dag_id: str, ds: dt.date) -> None:
     """Run one family DAG for one day in-process through Airflow (dag.test)."""
@@ -282,7 +294,10 @@ _register_optional()
 def entry_point() -> None:
     """Console entry point. Exits without interpreter finalization: DuckDB's nanobind
     bindings print dozens of harmless "leaked function" lines during finalization, which
-    would bury the command's own output. Everything is flushed and closed by then."""
+    would bury the command's own output. Everything is flushed and closed by then.
+
+    Exit status: 0 done, 1 a run (export, check, delivery) failed, 2 a usage error (a bad
+    option or value, named in the one line on stderr)."""
     try:
         main(standalone_mode=True)
         code = 0

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import contextlib
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
+from flatexport import masking
 from flatexport.errors import DeliveryError
 
-MASK = "***"
+MASK = masking.MASK
 
 
 def get_connection(conn_id: str) -> Any:
     from airflow.sdk import BaseHook
     from airflow.sdk.exceptions import AirflowNotFoundException
 
+    from flatexport import cli_logging
+
+    cli_logging.reassert()  # importing Airflow pointed the root logger at stdout
     try:
         return BaseHook.get_connection(conn_id)
     except AirflowNotFoundException as exc:
@@ -39,38 +42,13 @@ def connection_exists(conn_id: str) -> bool:
 
 
 def mask_url(url: str | None) -> str:
-    """``url`` with the password of its ``user:password@`` part replaced by ``***``.
-
-    The one way a URL from a connection is shown: in messages, logs, receipts and the
-    delivery log. Anything that does not parse as a URL is masked whole when it holds an
-    ``@`` (it might be a mangled credential), else returned as it is.
-    """
-    if not url:
-        return ""
-    try:
-        parts = urlsplit(url)
-        password = parts.password
-    except ValueError:
-        return MASK if "@" in url else url
-    if password is None:
-        return url
-    host = parts.hostname or ""
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    port = f":{parts.port}" if parts.port is not None else ""
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:{MASK}@{host}{port}"))
+    """``url`` with its password and secret query values hidden (see flatexport.masking)."""
+    return masking.mask_url(url)
 
 
 def url_secrets(url: str | None) -> tuple[str, ...]:
-    """The secret parts of a URL (its password), for scrubbing messages and log masking."""
-    if not url:
-        return ()
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        return (url,) if "@" in url else ()
-    return (password,) if password else ()
+    """The secret parts of a URL, for scrubbing messages and log masking."""
+    return masking.url_secrets(url)
 
 
 def hide_in_logs(*secrets: str | None) -> None:

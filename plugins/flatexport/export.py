@@ -158,7 +158,7 @@ def export_window(
     day = window.ds
     columns = spec.select(sub.columns, sub.exclude_pii)
     ctx = flatten_context(spec, sub, window)
-    check_scope(spec, sub.org_id, ctx.scope, source_url)
+    check_org_and_scope(spec, sub.org_id, ctx.scope, source_url)  # no file for an unknown org
     path = out_path or staged_path(sub, spec, day)
     tmp = path.with_name(f".{path.name}.part")
 

@@ -12,6 +12,8 @@ keep their values), and the same bad value then fails the tasks with the clear m
 from __future__ import annotations
 
 import logging
+import os
+import posixpath
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +27,9 @@ from flatexport.errors import ConfigError
 
 ENV_PREFIX = "FLATEXPORT_"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
+# The conventional mount for customer shares on our workers; with the data folder's
+# deliveries/ (the demo's), the default FLATEXPORT_LOCAL_ROOTS.
+DEFAULT_EXPORTS_ROOT = "/srv/exports"
 _MEMORY = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
 
 log = logging.getLogger(__name__)
@@ -68,6 +73,25 @@ class Settings(BaseSettings):
     )
     alert_smtp_conn_id: str | None = Field(None, description="smtp connection for quality alerts.")
     alert_webhook_conn_id: str | None = Field(None, description="http connection for alert webhooks.")
+    local_roots: str | None = Field(
+        None,
+        description="Folders file:// destinations must lie under, separated by ':' "
+        "(default: <data_dir>/deliveries and /srv/exports).",
+    )
+
+    @field_validator("local_roots")
+    @classmethod
+    def _roots(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        roots = [r for r in value.split(os.pathsep) if r.strip()]
+        if not roots:
+            raise ValueError("names no folder")
+        for root in roots:
+            if "\x00" in root or not root.startswith("/") or posixpath.normpath(root) == "/":
+                raise ValueError(f"{root!r} is not an absolute folder other than /")
+        return value
+
     email_smtp_conn_id: str = Field("flatexport_smtp", description="smtp connection for mailto: deliveries.")
     email_links_conn_id: str = Field(
         "flatexport_email_links", description="aws connection (extra bucket, prefix) for e-mailed links."
@@ -103,6 +127,15 @@ class Settings(BaseSettings):
     @property
     def staging_root(self) -> Path:
         return self.staging_dir or self.data_dir / "staging"
+
+    @property
+    def local_root_folders(self) -> tuple[Path, ...]:
+        """The folders file:// destinations may name (or lie under), normalised."""
+        if self.local_roots is None:
+            raw = [str(self.data_dir / "deliveries"), DEFAULT_EXPORTS_ROOT]
+        else:
+            raw = [r.strip() for r in self.local_roots.split(os.pathsep) if r.strip()]
+        return tuple(Path(posixpath.normpath(os.path.abspath(r))) for r in raw)
 
 
 def _message(err: ValidationError) -> str:

@@ -211,6 +211,9 @@ def _load(path: Path) -> ReportSpec:
 
 
 def load_spec(report: str) -> ReportSpec:
+    if not isinstance(report, str) or report not in available_reports():  # never a path from input
+        known = ", ".join(available_reports()) or "none"
+        raise InputError(f"unknown report {report!r} (known: {known})")
     path = spec_dir() / f"{report}.yaml"
     if not path.is_file():
         known = ", ".join(available_reports()) or "none"

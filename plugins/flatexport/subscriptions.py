@@ -94,9 +94,12 @@ class Subscription(BaseModel):
     @field_validator("org_id")
     @classmethod
     def _org(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("org_id must not be empty")
-        return value
+        from flatexport.orgs import check_org_id
+
+        try:
+            return check_org_id(value)
+        except InputError as exc:
+            raise ValueError(str(exc)) from None
 
     @model_validator(mode="after")
     def _scope(self) -> Subscription:

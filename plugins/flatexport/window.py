@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -71,13 +72,27 @@ class Window:
         return dataclasses.replace(self, ds=cutoff.date(), timezone="UTC", end=cutoff)
 
 
+# The days a run may be for: windows are computed with room on either side (a day's
+# bounds in any zone, look-back and look-ahead), which year 1 and 9999 do not have.
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(2999, 12, 31)
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def parse_ds(value: str | dt.date) -> dt.date:
+    """A report day: YYYY-MM-DD between FIRST_DAY and LAST_DAY, else an InputError."""
     if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise InputError(f"invalid date {value!r} (expected YYYY-MM-DD)") from exc
+        day = value
+    else:
+        if not isinstance(value, str) or not _DAY.fullmatch(value):
+            raise InputError(f"invalid date {value!r} (expected YYYY-MM-DD)")
+        try:
+            day = dt.date.fromisoformat(value)
+        except ValueError:
+            raise InputError(f"invalid date {value!r} (expected YYYY-MM-DD)") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InputError(f"date {day.isoformat()} is out of range ({FIRST_DAY} to {LAST_DAY})")
+    return day
 
 
 def _midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:

@@ -37,6 +37,10 @@ from tests.support.events import ev, load_events
 from tests.support.moto_server import aws_connection_json, boto3_client, start_moto_server
 
 DAY = dt.date(2024, 11, 4)
+
+# Orgs the warehouse knows besides org_a and org_b, one per test that adds a subscription
+# (tests/console/test_http.py's unique_org): adding one for an unknown org is refused.
+SPARE_ORGS = tuple(f"org_spare{i:02d}" for i in range(60))
 ORG = "org_a"
 # Airflow's SimpleAuthManager roles: op may do everything the console offers; user may
 # change subscriptions without a connection and re-deliver; viewer may only look.
@@ -108,6 +112,11 @@ def console(tmp_path_factory: pytest.TempPathFactory, metadata_db: str) -> Itera
             ev(101, "2024-11-04T09:01:00", "tile_click", {"tile": "Pledge to vote"}),
             ev(102, "2024-11-04T13:00:00", "session_start"),
             ev(201, "2024-11-04T10:00:00", "session_start", org="org_b"),
+            # orgs the tests add subscriptions for: an org must be in the source (issue 9)
+            *(
+                ev(300 + i, "2024-11-04T12:00:00", "session_start", org=org)
+                for i, org in enumerate(SPARE_ORGS)
+            ),
         ],
     )
     passwords = root / "passwords.json"

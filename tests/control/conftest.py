@@ -27,12 +27,25 @@ columns:
 """
 
 
+# The source these tests check orgs against knows every org: they are about the control
+# store and its CLI (tests/hardening checks that an unknown org is refused).
+ORG_EXISTS = "SELECT 1 AS found WHERE CAST(:org_id AS VARCHAR) <> ''\n"
+
+
 @pytest.fixture
 def include_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    import duckdb
+
     path = tmp_path / "include"
     (path / "report_specs").mkdir(parents=True)
     (path / "report_specs" / "clickstream.yaml").write_text(SPEC, encoding="utf-8")
+    for report in ("clickstream", "activity"):  # tests copy the real activity spec in
+        (path / "sql" / report).mkdir(parents=True)
+        (path / "sql" / report / "org_exists.sql").write_text(ORG_EXISTS, encoding="utf-8")
+    warehouse = tmp_path / "source.duckdb"
+    duckdb.connect(str(warehouse)).close()
     monkeypatch.setenv("FLATEXPORT_INCLUDE_DIR", str(path))
+    monkeypatch.setenv("FLATEXPORT_SOURCE_URL", f"duckdb:///{warehouse}")
     return path
 
 

@@ -297,7 +297,8 @@ def smtp_conn(monkeypatch: pytest.MonkeyPatch, mailbox: Any) -> Callable[..., st
 @pytest.fixture
 def admin_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A source whose org_users say who administers org_a and org_b (the only table the
-    recipient rule reads), as FLATEXPORT_SOURCE_URL."""
+    recipient rule reads; actions, empty, is there for the org check at add), as
+    FLATEXPORT_SOURCE_URL."""
     import duckdb
 
     from flatexport.seed.organizing_schema import ORGANIZING_DDL
@@ -305,6 +306,7 @@ def admin_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     path = tmp_path / "admins.duckdb"
     with duckdb.connect(str(path)) as con:
         con.execute(ORGANIZING_DDL["org_users"])
+        con.execute(ORGANIZING_DDL["actions"])
         for uid, org, email, role in [
             (1, "org_a", f" {ORG_A_ADMIN.upper()} ", "admin"),  # stored with spaces and in capitals
             (2, "org_a", ORG_A_VOLUNTEER, "volunteer"),

@@ -16,9 +16,18 @@ from flatexport.errors import InputError
 
 
 @pytest.fixture
-def db(store: ControlStore, monkeypatch: pytest.MonkeyPatch) -> ControlStore:
+def db(store: ControlStore, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> ControlStore:
+    from tests.support.events import ev, load_events
+
     monkeypatch.setenv("FLATEXPORT_CONTROL_DB_URL", store.url.render_as_string(hide_password=False))
+    # A source that knows the orgs these tests add subscriptions for (checked at add).
+    source = f"duckdb:///{tmp_path / 'source.duckdb'}"
+    load_events(source, [ev(i, "2024-11-04T10:00:00", "session_start", org=o) for i, o in enumerate(ORGS, 1)])
+    monkeypatch.setenv("FLATEXPORT_SOURCE_URL", source)
     return store
+
+
+ORGS = ("acme", "beta", "gamma")
 
 
 def run(*args: str) -> Result:

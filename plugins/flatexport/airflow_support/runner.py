@@ -9,7 +9,18 @@ from pathlib import Path
 from flatexport.paths import PROJECT_ROOT
 
 
+def dag_ids(dags_folder: Path | None = None) -> list[str]:
+    """The DAG files' ids (one file per DAG, named after it)."""
+    folder = dags_folder or PROJECT_ROOT / "dags"
+    return sorted(p.stem for p in folder.glob("*.py") if not p.stem.startswith("_"))
+
+
 def load_dag(dag_id: str, dags_folder: Path | None = None):
+    known = dag_ids(dags_folder)
+    if dag_id not in known:  # never a path from an unchecked value
+        from flatexport.errors import InputError
+
+        raise InputError(f"unknown DAG {dag_id!r} (known: {', '.join(known) or 'none'})")
     path = (dags_folder or PROJECT_ROOT / "dags") / f"{dag_id}.py"
     spec = importlib.util.spec_from_file_location(f"flatexport_dag_{dag_id}", path)
     if spec is None or spec.loader is None or not path.exists():
@@ -32,8 +43,11 @@ def ensure_metadata_db() -> None:
 def run_dag_for_day(dag_id: str, ds: dt.date, dags_folder: Path | None = None, conf: dict | None = None):
     """Runs the DAG for report day ds in-process, as `airflow dags test DAG ds` does (the
     logical date is the day; see run_day.resolve_report_day); returns the run state."""
-    ensure_metadata_db()
     dag = load_dag(dag_id, dags_folder)
+    ensure_metadata_db()
+    from flatexport import cli_logging
+
+    cli_logging.reassert()
     logical_date = dt.datetime.combine(ds, dt.time(0), tzinfo=dt.UTC)
     dag_run = dag.test(logical_date=logical_date, run_conf=conf)
     return str(getattr(dag_run.state, "value", dag_run.state))

@@ -9,28 +9,84 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import IO, Any, TypeVar
 
 import click
 
+from flatexport import cli_logging, masking
 from flatexport.cli_scope import with_scope_options
 from flatexport.control import operations
-from flatexport.errors import FlatexportError, InputError
+from flatexport.errors import ConfigError, FlatexportError, InputError
 from flatexport.formats import FORMATS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class PathParam(click.Path):
+    """click.Path that refuses a NUL byte (the OS would raise ValueError) and an empty
+    value (which would mean the current folder) as bad values."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str | bytes) and ("\x00" in str(value)):
+            self.fail(f"{str(value)!r} contains a NUL byte", param, ctx)
+        if isinstance(value, str) and not value.strip():
+            self.fail(f"{value!r} is empty (name a path, or leave the option out)", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 class CliError(click.ClickException):
-    """A user-facing failure printed as ``error: message`` (click's default is ``Error:``)."""
+    """A user-facing failure printed as ``error: message`` (click's default is ``Error:``).
+
+    Exit 1: a run (export, check, delivery, a store or source outage) failed."""
 
     def show(self, file: IO[Any] | None = None) -> None:
         click.echo(f"error: {self.format_message()}", err=True)
 
 
-def one_line(text: str) -> str:
+class UsageCliError(CliError):
+    """Exit 2, like click's own usage errors: a value the user gave is not acceptable."""
+
+    exit_code = 2
+
+
+def one_line(text: object) -> str:
     return " ".join(str(text).split())
+
+
+def _argv_secrets() -> tuple[str, ...]:
+    """Secrets the user typed (``--source postgresql://u:PW@...?password=...``) or set
+    (FLATEXPORT_SOURCE_URL, FLATEXPORT_CONTROL_DB_URL): never echoed back in an error."""
+    values = [
+        *sys.argv[1:],
+        os.environ.get("FLATEXPORT_SOURCE_URL"),
+        os.environ.get("FLATEXPORT_CONTROL_DB_URL"),
+    ]
+    found: list[str] = []
+    for value in values:
+        if value and "://" in value:
+            found.extend(masking.url_secrets(value))
+    return tuple(found)
+
+
+def cli_error(exc: BaseException) -> CliError:
+    """The one mapping from a failure to what the CLI prints and its exit status: a bad
+    value (InputError, ConfigError) is a usage error (2); anything else of ours a failed
+    run (1); a file the command could not read or write is named with the reason (1).
+    The line never holds a secret from the command line or the environment."""
+    if isinstance(exc, InputError | ConfigError):
+        cls: type[CliError] = UsageCliError
+        text = str(exc)
+    elif isinstance(exc, FlatexportError):
+        cls, text = CliError, str(exc)
+    elif isinstance(exc, OSError):
+        where = f" {exc.filename}" if exc.filename else ""
+        cls, text = CliError, f"cannot access{where}: {exc.strerror or type(exc).__name__}"
+    else:  # pragma: no cover - only the exceptions above are passed in
+        cls, text = CliError, f"{type(exc).__name__}: {exc}"
+    return cls(masking.scrub(one_line(text), _argv_secrets()))
 
 
 def handle_errors(func: F) -> F:
@@ -40,10 +96,61 @@ def handle_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except FlatexportError as exc:
-            raise CliError(one_line(str(exc))) from exc
+        except (FlatexportError, OSError) as exc:
+            raise cli_error(exc) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+class _Boundary:
+    """The CLI's error boundary, for every command under it (ours, and those added from
+    the subsystems: seed, quality, destinations...), and for a sub-CLI run on its own:
+    our errors and file-system errors become one ``error: ...`` line, exit 2 for a bad
+    value, 1 for a failed run."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (FlatexportError, OSError) as exc:
+            raise cli_error(exc) from None
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        """As click's, but every error is one line, ``error: ...`` (click's usage errors
+        too, without the usage banner), with click's exit status (2 usage, 1 failure);
+        logs go to stderr while the command runs (flatexport.cli_logging)."""
+        if not cli_logging.configured():
+            cli_logging.configure(False)  # the group's callback may turn on -v
+        try:
+            return self._main(*args, standalone_mode=standalone_mode, **kwargs)
+        finally:
+            cli_logging.configure(None)
+
+    def _main(self, *args: Any, standalone_mode: bool, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as exc:  # bare command: its help, not an error
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            message = exc.format_message()
+            if not isinstance(exc, CliError):
+                message = masking.scrub(one_line(message), _argv_secrets())
+            click.echo(f"error: {message}", err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+class BoundaryGroup(_Boundary, click.Group):
+    """A click group behind the error boundary (see _Boundary)."""
+
+
+class BoundaryCommand(_Boundary, click.Command):
+    """A click command behind the error boundary when run on its own (see _Boundary)."""
 
 
 def _store() -> Any:
@@ -71,13 +178,34 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
-@click.group("destinations")
+def _org(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """--org: the one org id pattern (flatexport.orgs), refused as a usage error."""
+    from flatexport.orgs import check_org_id
+
+    if value is None:
+        return None
+    try:
+        return check_org_id(value)
+    except InputError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _report(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """--report as a filter: a report flatexport has (a typo is not "nothing found")."""
+    from flatexport.specs import available_reports
+
+    if value is not None and value not in available_reports():
+        raise click.BadParameter(f"unknown report {value!r} (known: {', '.join(available_reports())})")
+    return value
+
+
+@click.group("destinations", cls=BoundaryGroup)
 def destinations() -> None:
     """Manage where each org's reports are delivered."""
 
 
 @destinations.command("add")
-@click.option("--org", "org_id", required=True, help="Customer org id.")
+@click.option("--org", "org_id", required=True, help="Customer org id (checked by the add itself).")
 @click.option("--report", required=True, help="Report name (a spec in include/report_specs).")
 @click.argument("url")
 @click.option("--conn-id", help="Airflow connection with the credentials (required for gdrive://).")
@@ -151,8 +279,8 @@ destinations.add_command(
 
 
 @destinations.command("list")
-@click.option("--org", help="Only this org.")
-@click.option("--report", help="Only this report.")
+@click.option("--org", callback=_org, help="Only this org.")
+@click.option("--report", callback=_report, help="Only this report.")
 @handle_errors
 def list_(org: str | None, report: str | None) -> None:
     """List subscriptions."""
@@ -234,9 +362,9 @@ def _short(text: str | None, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-@click.command("deliveries")
-@click.option("--org", help="Only this org.")
-@click.option("--report", help="Only this report.")
+@click.command("deliveries", cls=BoundaryCommand)
+@click.option("--org", callback=_org, help="Only this org.")
+@click.option("--report", callback=_report, help="Only this report.")
 @click.option("--from", "date_from", help="First ds (YYYY-MM-DD).")
 @click.option("--to", "date_to", help="Last ds (YYYY-MM-DD), inclusive.")
 @handle_errors

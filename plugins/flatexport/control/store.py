@@ -341,6 +341,18 @@ class ControlStore:
             s.flush()
             return _to_subscription(row)
 
+    def add_subscriptions(self, subs: list[Subscription]) -> list[Subscription]:
+        """Save several subscriptions in one transaction: all of them, or none."""
+        rows = []
+        for sub in subs:
+            values = build_subscription(sub.model_dump()).model_dump(exclude={"id"})
+            values["extra"] = values["extra"] or None
+            rows.append(SubscriptionRow(**values))
+        with self._session() as s:
+            s.add_all(rows)
+            s.flush()
+            return [_to_subscription(r) for r in rows]
+
     def _row(self, s: Session, sub_id: int | str) -> SubscriptionRow:
         key = _db_id(sub_id)
         row = s.get(SubscriptionRow, key) if key is not None else None

@@ -8,7 +8,9 @@ subscription never imports boto3 or the Google client.
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 from flatexport.errors import FlatexportError, InputError
@@ -63,12 +65,20 @@ def _folder_of(parsed: Any) -> str:
 
 
 def normalize_destination(url: str) -> str:
-    """One spelling per destination, so duplicates are caught and a pasted Drive folder
-    link (https://drive.google.com/drive/folders/ID) becomes gdrive://ID."""
+    """One spelling per destination, before it is compared or stored: the scheme and an
+    S3 bucket in lower case; repeated and trailing slashes, percent-escapes, ``.`` and
+    ``..`` resolved; a pasted Drive folder link (https://drive.google.com/drive/folders/ID)
+    is gdrive://ID. So ``file:///x`` and ``file:///x/`` are one destination, with one owner."""
+    if not isinstance(url, str) or not url.strip():
+        raise InputError(
+            "the destination URL is empty (use file:///path, s3://bucket/prefix or gdrive://FOLDER_ID)"
+        )
     text = url.strip()
+    if "\x00" in text or any(ord(c) < 32 for c in text):
+        raise InputError(f"destination URL {text!r} contains a control character")
     if text[:7].lower() == "mailto:":
         return "mailto:" + text[7:].strip()
-    scheme, _, rest = text.partition("://")
+    scheme, sep, rest = text.partition("://")
     scheme = scheme.lower()
     host = rest.split("/", 1)[0].lower()
     if scheme == "gdrive" or (
@@ -79,16 +89,80 @@ def normalize_destination(url: str) -> str:
         except ImportError:
             return text
         return f"gdrive://{_folder_of(_call(parse_gdrive_url, text))}"
-    if scheme == "s3":
-        try:
-            from flatexport.destinations.s3 import parse_s3_url
-        except ImportError:
-            return text
-        parsed = _call(parse_s3_url, text)
-        if isinstance(parsed, tuple | list) and len(parsed) == 2:
-            bucket, prefix = parsed
-            return f"s3://{bucket}/{prefix}" if prefix else f"s3://{bucket}"
+    if scheme == "s3" and sep:
+        return _normalize_s3(text, rest)
+    if scheme == "file" and sep:
+        from flatexport.destinations.local import normalize_file_url
+
+        return _call(normalize_file_url, "file://" + rest)
     return text
+
+
+def _normalize_s3(text: str, rest: str) -> str:
+    from urllib.parse import unquote
+
+    bucket, _, path = rest.partition("/")
+    if "@" in bucket or "?" in rest or "#" in rest:
+        raise InputError(
+            f"S3 URL {text!r} must be just s3://BUCKET/PREFIX (no credentials, query or fragment)"
+        )
+    segments: list[str] = []
+    for segment in unquote(path).split("/"):
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            if not segments:
+                raise InputError(f"S3 URL {text!r} climbs above its bucket ('..')")
+            segments.pop()
+            continue
+        segments.append(segment)
+    try:
+        from flatexport.destinations.s3 import validate_bucket_name
+    except ImportError:
+        bucket = bucket.lower()
+    else:
+        try:
+            validate_bucket_name(bucket.lower())
+        except InputError:
+            _call(validate_bucket_name, bucket)  # the message names the bucket as typed
+            raise
+        bucket = bucket.lower()
+    prefix = "/".join(segments)
+    return f"s3://{bucket}/{prefix}" if prefix else f"s3://{bucket}"
+
+
+def destinations_overlap(a: str, b: str) -> bool:
+    """Whether two (normalised) destinations can hold each other's files: the same one,
+    or, for folders and S3 prefixes, one inside the other."""
+    if a == b:
+        return True
+    sa_, _, ra = a.partition("://")
+    sb, _, rb = b.partition("://")
+    if sa_.lower() != sb.lower() or sa_.lower() not in ("file", "s3"):
+        return False
+    pa, pb = ra.rstrip("/") + "/", rb.rstrip("/") + "/"
+    return pa.startswith(pb) or pb.startswith(pa)
+
+
+def local_roots() -> tuple[Path, ...]:
+    """FLATEXPORT_LOCAL_ROOTS, symlinks resolved."""
+    from flatexport.settings import get_settings
+
+    return tuple(Path(os.path.realpath(r)) for r in get_settings().local_root_folders)
+
+
+def check_local_root(folder: Path, url: str) -> None:
+    """A file:// destination must be one of FLATEXPORT_LOCAL_ROOTS or lie under one
+    (symlinks resolved), so a subscription can never write into /etc or a colleague's home."""
+    real = Path(os.path.realpath(folder))
+    roots = local_roots()
+    if any(real == root or root in real.parents for root in roots):
+        return
+    allowed = ", ".join(str(r) for r in roots)
+    raise InputError(
+        f"file destination {url!r} is outside the allowed folders ({allowed}); "
+        "set FLATEXPORT_LOCAL_ROOTS to allow another"
+    )
 
 
 def check_destination(sub: Subscription) -> None:
@@ -122,6 +196,7 @@ def _check_file(sub: Subscription) -> None:
         raise InputError(f"file destination {sub.destination!r} must name an absolute folder (file:///path)")
     if sub.conn_id:
         raise InputError("--conn-id is not used by file:// destinations")
+    check_local_root(folder, sub.destination)
 
 
 def _check_s3(sub: Subscription) -> None:
@@ -135,6 +210,13 @@ def _check_s3(sub: Subscription) -> None:
         raise InputError(
             f"expected bucket owner {sub.expected_bucket_owner!r} is not a 12-digit AWS account id"
         )
+    try:
+        from flatexport.destinations.s3 import S3Transport
+    except ImportError:  # a trimmed installation (tests stub the module): nothing more to check
+        return
+    # The transport's own option checks (ACL: never a public one; multipart sizes...),
+    # without connecting: what the nightly run would refuse is refused now.
+    _call(S3Transport.from_subscription, sub)
 
 
 def _check_gdrive(sub: Subscription) -> None:
@@ -152,17 +234,34 @@ def _check_gdrive(sub: Subscription) -> None:
         raise InputError(f"subject {sub.subject!r} is not an email address")
 
 
+# The Airflow connection types each kind of destination can use ("" = untyped, e.g. an
+# AIRFLOW_CONN_ URI without a type, which the provider hooks accept).
+CONNECTION_TYPES = {"s3": ("aws", ""), "gdrive": ("google_cloud_platform", "")}
+
+
 def check_connection(sub: Subscription) -> None:
-    """The named Airflow connection must exist (looked up, never printed)."""
+    """The named Airflow connection must exist and be of a type the destination can use
+    (an smtp connection cannot hold S3 credentials); looked up, never printed."""
     if not sub.conn_id:
         return
-    from flatexport.connections import connection_exists
+    from flatexport.connections import get_connection
+    from flatexport.errors import DeliveryError
 
-    if not connection_exists(sub.conn_id):
+    try:
+        conn = get_connection(sub.conn_id)
+    except DeliveryError as exc:
+        raise InputError(str(exc)) from None
+    wanted = CONNECTION_TYPES.get(sub.scheme)
+    conn_type = (getattr(conn, "conn_type", None) or "").lower()
+    if wanted is not None and conn_type not in wanted:
         raise InputError(
-            f"Airflow connection {sub.conn_id!r} is not defined (add it with `airflow connections add` "
-            f"or an AIRFLOW_CONN_{sub.conn_id.upper()} variable)"
+            f"Airflow connection {sub.conn_id!r} has type {conn_type!r}; "
+            f"a {sub.scheme}:// destination needs {wanted[0]!r}"
         )
+    if sub.scheme == "s3":
+        from flatexport.destinations.s3 import check_connection as check_s3_connection
+
+        _call(check_s3_connection, sub.conn_id)
 
 
 def validate_subscription(sub: Subscription, *, check_conn: bool = True) -> Subscription:

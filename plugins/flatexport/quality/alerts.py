@@ -121,11 +121,22 @@ def webhook_url(conn: Any) -> str:
 
 def send_webhook(event: AlertEvent, conn_id: str) -> int:
     """POST {"text": ...} (Slack-compatible) to the connection's URL; returns the HTTP status."""
+    import http.client
+
+    from flatexport.masking import mask_url, masked_in_text
+
     url = webhook_url(get_connection(conn_id))
     body = json.dumps({"text": event.text()}).encode("utf-8")
-    req = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:  # noqa: S310 - URL from an operator's connection
-        return int(resp.status)
+    try:
+        req = urllib.request.Request(
+            url, data=body, method="POST", headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:  # noqa: S310 - URL from an operator's connection
+            return int(resp.status)
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        # A webhook URL's path is its token (Slack's /services/T/B/<token>): never shown.
+        reason = masked_in_text(f"{type(exc).__name__}: {exc}", url, hide_path=True)
+        raise DeliveryError(f"webhook {mask_url(url, hide_path=True)} failed: {reason}") from None
 
 
 def send_alert(event: AlertEvent, *, smtp_conn_id: str | None, webhook_conn_id: str | None) -> dict[str, str]:

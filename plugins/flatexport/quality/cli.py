@@ -7,13 +7,13 @@ and exits 1 when an error-level check failed or a staged file was never checked,
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
 import click
 
 from flatexport import paths
+from flatexport.control.cli import BoundaryCommand, PathParam
 from flatexport.formats import format_of_file
 
 
@@ -25,19 +25,41 @@ def staged_files(staging: str | Path, org: str, report: str, ds: str) -> list[Pa
 
 
 def _day(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    from flatexport.errors import InputError
+    from flatexport.window import parse_ds
+
     try:
-        return dt.date.fromisoformat(value).isoformat()
-    except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc
+        return parse_ds(value).isoformat()
+    except InputError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
-@click.command("quality")
-@click.argument("org")
-@click.argument("report")
+def _org(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    """ORG is a folder name below the staging root: only a valid org id (flatexport.orgs)."""
+    from flatexport.errors import InputError
+    from flatexport.orgs import check_org_id
+
+    try:
+        return check_org_id(value)
+    except InputError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _report(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    from flatexport.specs import available_reports
+
+    if value not in available_reports():
+        raise click.BadParameter(f"unknown report {value!r} (known: {', '.join(available_reports())})")
+    return value
+
+
+@click.command("quality", cls=BoundaryCommand)
+@click.argument("org", callback=_org)
+@click.argument("report", callback=_report)
 @click.argument("date", callback=_day)
 @click.option(
     "--staging-dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=PathParam(file_okay=False, path_type=Path),
     default=None,
     help="Staging folder (default: flatexport's staging dir).",
 )
@@ -46,7 +68,7 @@ def quality(org: str, report: str, date: str, staging_dir: Path | None) -> None:
     base = staging_dir or paths.staging_dir()
     files = staged_files(base, org, report, date)
     if not files:
-        click.echo(f"nothing staged for {report} / {org} / {date} under {base}", err=True)
+        click.echo(f"error: nothing staged for {report} / {org} / {date} under {base}", err=True)
         raise SystemExit(2)
     failed = False
     for path in files:

@@ -50,9 +50,15 @@ class DuckDbSink:
     dialect = "duckdb"
 
     def __init__(self, path: str) -> None:
+        import os
+
         import duckdb
 
-        self.con = duckdb.connect(path)
+        from flatexport.source import check_duckdb_file, duckdb_connect_args
+
+        if path != ":memory:" and os.path.exists(path):
+            check_duckdb_file(path)  # never overwrite, or read through an extension, a foreign file
+        self.con = duckdb.connect(path, config=duckdb_connect_args(read_only=False)["config"])
 
     def execute(self, sql: str) -> None:
         self.con.execute(sql)

@@ -189,7 +189,7 @@ def test_import_subscriptions_checks_every_scope_before_saving_any(wh, store, tm
 
     path.write_text(yaml.safe_dump([good, bad]))
     result = invoke("import-subscriptions", str(path), "--source", wh.url)
-    assert_refused(result, f"{path}: entry 2: unknown action 551 for org o1")
+    assert_refused(result, f"{path}: line 6: unknown action 551 for org o1; nothing imported")
     assert store.list() == []
     path.write_text(yaml.safe_dump([good]))
     assert invoke("import-subscriptions", str(path), "--source", wh.url).exit_code == 0
