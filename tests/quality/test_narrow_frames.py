@@ -17,7 +17,7 @@ from flatexport.export import run_export
 from flatexport.quality.results import QualityReport
 from flatexport.quality.validate import validate_staged
 from flatexport.seed.clickstream import seed_warehouse
-from flatexport.specs import ReportSpec
+from flatexport.specs import Expectation, ReportSpec
 from flatexport.subscriptions import Subscription
 
 from .staging import clean_rows, subscription, write_staged
@@ -44,10 +44,34 @@ def test_seeded_day_gives_the_same_results(spec: ReportSpec, tmp_path: Path) -> 
         assert narrow.check("session_id not null").element_count == staged.rows
 
 
+# Spec expectations over two or more columns, and one whose row condition names another
+# column (it runs over the whole frame).
+SPEC_EXPECTATIONS = [
+    Expectation(
+        type="expect_column_pair_values_to_be_equal", kwargs={"column_A": "ds", "column_B": "polling_date"}
+    ),
+    Expectation(
+        type="expect_select_column_values_to_be_unique_within_record",
+        severity="warn",
+        kwargs={"column_list": ["polling_date", "date_of_birth"]},
+    ),
+    Expectation(
+        type="expect_column_values_to_match_regex",
+        kwargs={
+            "column": "zipcode",
+            "regex": "^9",
+            "row_condition": 'device_type=="mobile"',
+            "condition_parser": "pandas",
+        },
+    ),
+]
+
+
 @pytest.mark.parametrize("chunksize", [2, 100])
 def test_failures_give_the_same_counts_samples_and_keys(
     spec: ReportSpec, tmp_path: Path, chunksize: int
 ) -> None:
+    spec = spec.model_copy(update={"expectations": SPEC_EXPECTATIONS})
     rows = clean_rows(spec, 9)
     rows[0]["session_id"] = ""  # null key
     rows[1]["ds"] = "2024-11-03"
@@ -64,6 +88,10 @@ def test_failures_give_the_same_counts_samples_and_keys(
     whole = validate_staged(
         spec, staged, subscription(), chunksize=chunksize, write_files=False, narrow=False
     )
-    assert len(narrow.failed) >= 8
+    assert len(narrow.failed) >= 11
+    assert narrow.check("ds,polling_date expect_column_pair_values_to_be_equal").unexpected_count == 9
+    assert (
+        narrow.check("zipcode expect_column_values_to_match_regex").unexpected_count == 3
+    )  # mobile rows only
     assert narrow.check("device_type in value set").samples == ["tablet", "watch"]
     assert everything(narrow) == everything(whole)
