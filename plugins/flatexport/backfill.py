@@ -517,18 +517,10 @@ def backfill_command():
     """The click command (registered by flatexport.cli)."""
     import click
 
+    from flatexport.control.cli import checked
     from flatexport.window import parse_ds
 
-    def _day(_ctx, _param, value):
-        """Given means checked: an empty day is a usage error, not "unset" (issue 9)."""
-        from flatexport.errors import InputError
-
-        if value is None:
-            return None
-        try:
-            return parse_ds(value)
-        except InputError as exc:
-            raise click.BadParameter(str(exc)) from None
+    _day = checked(parse_ds)  # given means checked: an empty day is a usage error, not "unset"
 
     @click.command("backfill")
     @click.argument("report")

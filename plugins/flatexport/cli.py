@@ -16,7 +16,7 @@ import click
 
 from flatexport import cli_logging
 from flatexport.cli_scope import pop_scope_options, with_scope_options
-from flatexport.control.cli import BoundaryGroup, PathParam, one_line
+from flatexport.control.cli import BoundaryGroup, PathParam, checked, one_line
 from flatexport.control.operations import csv_list
 from flatexport.errors import FlatexportError, InputError
 from flatexport.masking import mask_url
@@ -33,28 +33,14 @@ def main(verbose: bool) -> None:
     cli_logging.configure(verbose)
 
 
-def _date(_ctx, _param, value):
-    """A report day (YYYY-MM-DD, within the supported years); empty is refused, not unset."""
-    if value is None:
-        return None
-    try:
-        return parse_ds(value)
-    except InputError as exc:
-        raise click.BadParameter(str(exc)) from None
+# A report day (YYYY-MM-DD, within the supported years); empty is refused, not unset.
+_date = checked(parse_ds)
+_org = checked(check_org_id)
 
 
 def _csv_list(_ctx, param, value):
     try:
         return csv_list(value, f"--{param.name}")
-    except InputError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-def _org(_ctx, _param, value):
-    if value is None:
-        return None
-    try:
-        return check_org_id(value)
     except InputError as exc:
         raise click.BadParameter(str(exc)) from None
 

@@ -23,6 +23,7 @@ from flatexport.extract import iter_batches, read_sql_file
 from flatexport.families import family_of
 from flatexport.specs import ReportSpec, load_spec
 from flatexport.subscriptions import Subscription
+from flatexport.window import as_utc
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -37,20 +38,11 @@ class SourceFingerprint:
 
     def moved_from(self, rows: int | None, newest: dt.datetime | None) -> bool:
         """Whether the source changed since a delivery recorded ``rows`` and ``newest``."""
-        return rows != self.rows or _utc(newest) != _utc(self.newest)
+        return rows != self.rows or as_utc(newest) != as_utc(self.newest)
 
     def describe(self) -> str:
         when = self.newest.isoformat(timespec="seconds") if self.newest else "none"
         return f"{self.rows} source rows, newest {when}"
-
-
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    """To the whole microsecond in UTC: databases hand back naive or aware instants."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
 
 
 def fingerprint_sql(spec: ReportSpec) -> str:
@@ -80,4 +72,4 @@ def source_fingerprint(sub: Subscription, ds: dt.date, source_url: str | None = 
         newest = newest.to_pydatetime()
     elif isinstance(newest, str):  # a text column: ISO 8601 sorts as time does
         newest = dt.datetime.fromisoformat(newest)
-    return SourceFingerprint(int(row["source_rows"]), _utc(newest))
+    return SourceFingerprint(int(row["source_rows"]), as_utc(newest))

@@ -79,6 +79,16 @@ LAST_DAY = dt.date(2999, 12, 31)
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
+def as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """An instant in UTC. Databases and Airflow hand back naive or aware datetimes; every
+    naive one we meet (SQLite, DuckDB TIMESTAMP) is already UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
 def parse_ds(value: str | dt.date) -> dt.date:
     """A report day: YYYY-MM-DD between FIRST_DAY and LAST_DAY, else an InputError."""
     if isinstance(value, dt.date):

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from flatexport.errors import InputError
-from flatexport.window import parse_ds
+from flatexport.window import as_utc, parse_ds
 
 #: run types whose data interval is the day (`DagRunType` values)
 INTERVAL_RUN_TYPES = frozenset({"scheduled", "backfill"})
@@ -37,17 +37,9 @@ DATE_HELP = (
 ORGS_HELP = "Only these organisations' subscriptions, one org id per line. Empty: every org."
 
 
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
-
-
 def most_recent_complete_day(at: dt.datetime) -> dt.date:
     """The last UTC day that had ended at `at`."""
-    return _utc(at).date() - dt.timedelta(days=1)
+    return as_utc(at).date() - dt.timedelta(days=1)
 
 
 def resolve_report_day(
@@ -67,16 +59,16 @@ def resolve_report_day(
     4. Otherwise (no logical date, or one inside the current day such as the dialog's
        default "now"): the most recent complete day when the run was made.
     """
-    made_at = _utc(run_after) or dt.datetime.now(dt.UTC)
+    made_at = as_utc(run_after) or dt.datetime.now(dt.UTC)
     if picked not in (None, ""):
         day = parse_ds(picked if isinstance(picked, dt.date) else str(picked))
         if day > made_at.date():
             raise InputError(f"report day {day} is in the future (the run was made on {made_at.date()} UTC)")
         return day
-    start = _utc(data_interval_start)
+    start = as_utc(data_interval_start)
     if run_type in INTERVAL_RUN_TYPES and start is not None:
         return start.date()
-    logical = _utc(logical_date)
+    logical = as_utc(logical_date)
     if logical is not None and logical.date() < made_at.date():
         return logical.date()
     return most_recent_complete_day(made_at)

@@ -21,6 +21,7 @@ from flatexport.cli_scope import with_scope_options
 from flatexport.control import operations
 from flatexport.errors import ConfigError, FlatexportError, InputError
 from flatexport.formats import FORMATS
+from flatexport.orgs import check_org_id
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -54,6 +55,22 @@ class UsageCliError(CliError):
 
 def one_line(text: object) -> str:
     return " ".join(str(text).split())
+
+
+def checked(check: Callable[[str], Any]) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A click callback from one of the engine's checks (parse_ds, check_org_id, ...): an
+    option left out stays unset; a value given is checked, and a refusal is a usage error
+    (exit 2) naming the value, so every command refuses the same value in the same words."""
+
+    def callback(_ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return check(value)
+        except InputError as exc:
+            raise click.BadParameter(str(exc)) from None
+
+    return callback
 
 
 def _argv_secrets() -> tuple[str, ...]:
@@ -178,16 +195,7 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
-def _org(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    """--org: the one org id pattern (flatexport.orgs), refused as a usage error."""
-    from flatexport.orgs import check_org_id
-
-    if value is None:
-        return None
-    try:
-        return check_org_id(value)
-    except InputError as exc:
-        raise click.BadParameter(str(exc)) from None
+_org = checked(check_org_id)  # --org: the one org id pattern (flatexport.orgs)
 
 
 def _report(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:

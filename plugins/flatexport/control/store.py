@@ -31,6 +31,7 @@ from flatexport.errors import ControlStoreError, ControlStoreUnavailable, Delive
 from flatexport.paths import data_dir
 from flatexport.settings import get_settings
 from flatexport.subscriptions import Subscription
+from flatexport.window import as_utc
 
 ENV_URL = "FLATEXPORT_CONTROL_DB_URL"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -81,13 +82,6 @@ class DeliveryRecord:
         return asdict(self)
 
 
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    """SQLite returns naive datetimes; everything we store is UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value
-
-
 def _to_subscription(row: SubscriptionRow) -> Subscription:
     data = {f: getattr(row, f) for f in _SUB_FIELDS}
     data["extra"] = row.extra or {}
@@ -111,10 +105,10 @@ def _to_record(row: DeliveryRow) -> DeliveryRecord:
         status=row.status,
         error=row.error,
         quality=row.quality,
-        started_at=_aware(row.started_at),  # type: ignore[arg-type]
-        finished_at=_aware(row.finished_at),
+        started_at=as_utc(row.started_at),  # type: ignore[arg-type]
+        finished_at=as_utc(row.finished_at),
         source_rows=row.source_rows,
-        source_newest=_aware(row.source_newest),
+        source_newest=as_utc(row.source_newest),
         restatement_of=row.restatement_of,
     )
 
@@ -540,7 +534,7 @@ class ControlStore:
             for row in s.scalars(query):
                 if row.id == by:
                     continue
-                last = _aware(row.heartbeat_at or row.started_at)
+                last = as_utc(row.heartbeat_at or row.started_at)
                 if run_id is not None and row.run_id == run_id:
                     why = f"a later try of run {run_id} started"
                 elif owner_is_dead(row.owner):
@@ -672,7 +666,7 @@ class ControlStore:
                     holder = None
                 else:
                     holder, beat = row
-                    if owner_is_dead(holder, ("run", "task")) or now - _aware(beat) > timeout:  # type: ignore[operator]
+                    if owner_is_dead(holder, ("run", "task")) or now - as_utc(beat) > timeout:  # type: ignore[operator]
                         taken = s.execute(
                             sa.update(DeliveryLockRow)
                             .where(*where, DeliveryLockRow.owner == holder)

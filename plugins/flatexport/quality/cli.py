@@ -13,8 +13,10 @@ from pathlib import Path
 import click
 
 from flatexport import paths
-from flatexport.control.cli import BoundaryCommand, PathParam
+from flatexport.control.cli import BoundaryCommand, PathParam, checked
 from flatexport.formats import format_of_file
+from flatexport.orgs import check_org_id
+from flatexport.window import parse_ds
 
 
 def staged_files(staging: str | Path, org: str, report: str, ds: str) -> list[Path]:
@@ -24,25 +26,11 @@ def staged_files(staging: str | Path, org: str, report: str, ds: str) -> list[Pa
     return sorted(p for p in base.glob("*/attempt-*/*") if p.is_file() and format_of_file(p.name) is not None)
 
 
-def _day(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    from flatexport.errors import InputError
-    from flatexport.window import parse_ds
-
-    try:
-        return parse_ds(value).isoformat()
-    except InputError as exc:
-        raise click.BadParameter(str(exc)) from None
+_day = checked(lambda value: parse_ds(value).isoformat())
 
 
-def _org(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    """ORG is a folder name below the staging root: only a valid org id (flatexport.orgs)."""
-    from flatexport.errors import InputError
-    from flatexport.orgs import check_org_id
-
-    try:
-        return check_org_id(value)
-    except InputError as exc:
-        raise click.BadParameter(str(exc)) from None
+# ORG is a folder name below the staging root: only a valid org id (flatexport.orgs)
+_org = checked(check_org_id)
 
 
 def _report(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
