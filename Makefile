@@ -73,8 +73,12 @@ browser:
 	    chromium chromium-driver >/dev/null; \
 	fi
 
+# Test files are spread over TEST_WORKERS processes (pytest-xdist, one file per worker at a
+# time): the Airflow, cluster and browser tests spend most of their time waiting on other
+# processes, so more workers than cores finish the suite sooner.
+TEST_WORKERS ?= 4
 test: lint browser spreadsheet
-	FLATEXPORT_TEST_BROWSER=required $(BIN)/pytest -q -p no:cacheprovider
+	FLATEXPORT_TEST_BROWSER=required $(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 bench: install
 	$(BIN)/python bench/run.py
