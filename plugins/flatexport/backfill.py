@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from flatexport.errors import FlatexportError, InputError
+from flatexport.errors import FlatexportError, InputError, RunConflict
 from flatexport.subscriptions import Subscription
 
 log = logging.getLogger(__name__)
@@ -353,12 +353,12 @@ def refuse_overlap(request: Request, active: list[ActiveBackfill], overlapping_o
     Airflow does not run). Either way: refused, in words."""
     for other in active:
         if other.start <= request.end and request.start <= other.end:
-            raise InputError(
+            raise RunConflict(
                 f"{request.start} to {request.end} overlaps {other.describe()}, which is still running: "
                 "wait for it to finish, or cancel it in Airflow (the DAG's Backfills tab), then try again"
             )
     if active and not overlapping_only:
-        raise InputError(
+        raise RunConflict(
             f"{active[0].describe()} is still running, and Airflow runs one backfill per DAG at a time: "
             "wait for it to finish, or cancel it in Airflow (the DAG's Backfills tab), then try again"
         )

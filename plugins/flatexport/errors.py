@@ -55,6 +55,11 @@ class InputError(PermanentError):
     """A user-supplied value (date, org, time zone, option) is not acceptable."""
 
 
+class RunConflict(PermanentError):
+    """A well-formed request that collides with work already running (a backfill over the
+    same days): the command fails (exit 1), it is not a usage error."""
+
+
 class SourceError(PermanentError):
     """The source refused a query (missing table, bad SQL): fixing it needs a person."""
 

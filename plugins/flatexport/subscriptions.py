@@ -36,11 +36,12 @@ def check_timezone(name: str) -> str:
 def check_contact(value: str | None, label: str | None = None) -> str | None:
     """The customer's contact for failure notices: one email address, or None for none.
 
-    Blank means none (a cleared form field); anything else must be one plain address.
+    Empty means none (a cleared form field sends ""); anything else, spaces included,
+    must be one plain address.
     ``label`` names the field in the message (``--contact``); the model's own message
     gets its field name from pydantic.
     """
-    if value is None or not value.strip():
+    if value is None or value == "":
         return None
     address = value.strip()
     if len(address) > MAX_CONTACT or not _EMAIL.fullmatch(address):

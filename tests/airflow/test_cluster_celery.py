@@ -263,7 +263,7 @@ def kill_run(deployment: Deployment) -> dict[str, Any]:
                 ).scalar()
             return victim if waiting >= len(running) else None
 
-        victim = cluster.wait_for(export_in_its_query_on_worker_1, 300, "worker-1 never ran an export")
+        victim = cluster.wait_for(export_in_its_query_on_worker_1, 900, "worker-1 never ran an export")
         cluster.kill("worker-1")
         print(f"killed worker-1 running export {victim['map_index']} at {time.monotonic() - started:.0f}s")
     finally:

@@ -350,6 +350,8 @@ def test_find_says_whether_a_file_is_there_and_changes_nothing(target: Target, s
     assert target.transport().find(NAME) is None
     assert target.names() == []
     receipt = deliver_ok(target, staged_as(rows("first")))
+    if not getattr(target.transport(), "can_look", True):
+        return  # a sent message cannot be looked up: find must only never invent one
 
     found = target.transport().find(NAME)
     assert found is not None and found.name == NAME and found.location == receipt.location
