@@ -161,6 +161,10 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                 "FLATEXPORT_TASK_RETRIES": "1",  # a killed worker's task gets one more try
                 "FLATEXPORT_TASK_RETRY_DELAY_SECONDS": "1",
                 "FLATEXPORT_LATE_EVENT_GRACE_MINUTES": "0",
+                # No late-data look-back: the kill run holds the warehouse locked, and the
+                # look-back's fingerprint query of the day before would hold worker-2's one
+                # slot for as long, so no export would ever start (tested in tests/backfill).
+                "FLATEXPORT_RESTATEMENT_LOOKBACK_DAYS": "0",
             }
             queues = {"worker-1": ("export",), "worker-2": ("default", "export", "deliver")}
             staging = tmp / "staging"  # the same path on every worker, a different disk behind it

@@ -53,7 +53,7 @@ def test_a_second_run_waits_for_the_first_when_told_to(env: Env, tmp_path: Path)
         assert waiting.poll() is None  # still waiting for the lock
         assert not (tmp_path / "dest" / NAME).exists()
     store.dispose()
-    out, err = waiting.communicate(timeout=120)
+    out, err = waiting.communicate(timeout=300)  # an upper bound: ~25 s alone, 2 min under load
     assert waiting.returncode == 0, err
     assert env.deliveries() == [(sub_id, "delivered")]
 
