@@ -241,6 +241,7 @@ def kill_run(deployment: Deployment) -> dict[str, Any]:
     watcher = sa.create_engine(
         deployment.source_url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT"
     )
+    control = sa.create_engine(deployment.control_url, poolclass=sa.pool.NullPool)
     conn = engine.connect()
     started = time.monotonic()
     try:
@@ -257,6 +258,16 @@ def kill_run(deployment: Deployment) -> dict[str, Any]:
             ]
             victim = next((ti for ti in running if ti["hostname"] == "worker-1"), None)
             if victim is None:
+                return None
+            with control.connect() as log:
+                started = log.execute(
+                    sa.text(
+                        "SELECT count(*) FROM deliveries "
+                        "WHERE org_id = :org AND ds = :ds AND status = 'started'"
+                    ),
+                    {"org": ORGS[victim["map_index"]], "ds": KILL_DAY},
+                ).scalar()
+            if not started:  # still starting up: a kill now would leave no attempt to close
                 return None
             with watcher.connect() as watch:
                 waiting = watch.execute(
@@ -275,6 +286,7 @@ def kill_run(deployment: Deployment) -> dict[str, Any]:
         conn.close()
         engine.dispose()
         watcher.dispose()
+        control.dispose()
     state = cluster.wait_for_run(DAG_ID, "kill_run", timeout=RUN_TIMEOUT)
     print(f"kill run {state} in {time.monotonic() - started:.0f}s")
     deployment.runs["kill"] = {**deployment.outcome("kill_run", state), "victim": victim}
@@ -302,7 +314,9 @@ def test_the_delivery_log_shows_one_delivery_per_org_and_the_killed_attempt_clos
         (org, "delivered") for org in ORGS
     ]
     assert all(d.status != "started" for d in day), [(d.org_id, d.status) for d in day]
-    (killed,) = [d for d in day if d.status == "abandoned"]  # the killed worker's attempt
+    abandoned = [d for d in day if d.status == "abandoned"]  # the killed worker's attempt
+    assert len(abandoned) == 1, [(d.id, d.org_id, d.status, d.error) for d in day]
+    (killed,) = abandoned
     assert killed.org_id == ORGS[kill_run["victim"]["map_index"]]
     assert "later try of run kill_run" in (killed.error or "")
     # delivered attempts' staged copies are gone; the killed one's (if it staged at all

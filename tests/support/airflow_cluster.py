@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 import sqlalchemy as sa
 
 from flatexport.paths import PROJECT_ROOT
@@ -211,10 +212,22 @@ class AirflowCluster:
             out.close()
 
     def kill(self, name: str) -> None:
-        """SIGKILL a component and everything it started (a machine lost mid-task)."""
+        """SIGKILL a component and everything it started (a machine lost mid-task): its
+        process group and every descendant, found before the kill, since Airflow's task
+        supervisor puts a task in a process group of its own, out of the worker's."""
         proc = self.procs.pop(name)
+        try:
+            descendants = psutil.Process(proc.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            descendants = []
         _signal_group(proc, signal.SIGKILL)
+        for child in descendants:
+            try:
+                child.kill()
+            except psutil.NoSuchProcess:
+                pass
         proc.wait(timeout=10)
+        psutil.wait_procs(descendants, timeout=10)
 
     def stop(self, grace: float = 5.0) -> None:
         """SIGTERM every process group, then SIGKILL whatever is left after `grace` seconds."""
