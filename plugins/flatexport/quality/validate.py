@@ -230,10 +230,14 @@ def html_path(staged_path: str | Path) -> Path:
     return Path(str(staged_path) + ".quality.html")
 
 
-def write_outputs(report: QualityReport, staged_path: str | Path) -> tuple[Path, Path]:
+def write_outputs(report: QualityReport, staged_path: str | Path) -> tuple[Path, Path | None]:
+    """The PII-free summary, and the operator page only when a check failed (a passing
+    file has nothing to look into; an earlier page that no longer applies is removed)."""
     from flatexport.quality.report import write_html
 
     js = summary_path(staged_path)
     js.write_text(json.dumps(report.to_summary(), indent=2) + "\n", encoding="utf-8")
-    page = write_html(report, html_path(staged_path))
-    return js, page
+    if not report.failed:
+        html_path(staged_path).unlink(missing_ok=True)
+        return js, None
+    return js, write_html(report, html_path(staged_path))
