@@ -60,6 +60,7 @@ def export_step(
     source_url: str | None = None,
     attempt: int | str | None = None,
     cutoff: dt.datetime | None = None,
+    checks: bool = True,
 ) -> StagedFile:
     """Export into the attempt's own staging folder and publish it there (streamed up when
     staging is object storage). ``attempt``: the delivery-log id, else a fresh token.
@@ -67,13 +68,16 @@ def export_step(
     named after ``ds``, its UTC date) instead of the day's window.
 
     The quality checks are tallied on the cells as they are written and kept beside the
-    file (``flatexport.quality.in_pass``), so the check step need not read it back."""
+    file (``flatexport.quality.in_pass``), so the check step need not read it back;
+    ``checks=False`` (a run without the gate) skips that work."""
     from flatexport.quality.in_pass import SIDECAR, PassChecks, sidecar_bytes
 
     spec = load_spec(sub.report)
     name = file_name(spec, ds, sub.format, sub.scope)
     slot = staging.attempt_slot(spec.report, sub.org_id, ds, sub.id, attempt or uuid.uuid4().hex[:12], name)
     in_pass = PassChecks(spec, sub, ds.isoformat())
+    if not checks:
+        in_pass.give_up("the run skips the checks")
     try:
         where = {"source_url": source_url, "out_path": slot.local, "in_pass": in_pass}
         if cutoff is not None:
@@ -212,7 +216,7 @@ def run_subscription(
     """All three steps for one subscription, recording the attempt in the delivery log,
     while holding the subscription's day (a second run waits or stops with a message)."""
     if store is None:
-        staged = export_step(sub, ds, source_url)
+        staged = export_step(sub, ds, source_url, checks=check)
         quality = check_step(sub, staged, None) if check else None
         receipt = deliver_step(sub, staged, quality)
         return {"staged": staged.to_xcom(), "receipt": receipt, "quality": quality}
@@ -224,7 +228,7 @@ def run_subscription(
         attempt = store.start_delivery(run_id, sub, ds, name, owner=owner)
         with store.heartbeating(attempt):
             with outcome_recorded(store, attempt):
-                staged = export_step(sub, ds, source_url, attempt=attempt)
+                staged = export_step(sub, ds, source_url, attempt=attempt, checks=check)
             store.beat(attempt, staged_path=staged.path)
             with outcome_recorded(store, attempt, staged):
                 quality = check_step(sub, staged, store) if check else None

@@ -78,7 +78,7 @@ class PassChecks:
 
     def give_up(self, reason: str) -> None:
         if self.reason is None:
-            log.info("quality checks not taken in the export's pass (%s): the gate re-reads the file", reason)
+            log.info("quality checks not taken in the export's pass: %s", reason)
             self.reason = reason
         self._checker = None
         self._pending = []
@@ -190,6 +190,7 @@ def pass_report(
 
     started = time.perf_counter()
     if raw is None:
+        log.info("quality: no check tallies from the export; re-reading the file")
         return None
     try:
         data = json.loads(raw)
