@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -32,6 +33,9 @@ from flatexport.staged import StagedFile
 from flatexport.subscriptions import Subscription
 from flatexport.window import Window, parse_ds
 from flatexport.write import FileInfo, ReportWriter
+
+if TYPE_CHECKING:
+    from flatexport.quality.in_pass import PassChecks
 
 log = logging.getLogger(__name__)
 
@@ -122,10 +126,12 @@ def run_export(
     source_url: str | None = None,
     out_path: Path | None = None,
     batch_rows: int | None = None,
+    in_pass: PassChecks | None = None,
 ) -> StagedFile:
     """The subscription's file for day ``ds``: the window its report's family gives the day."""
     spec = load_spec(sub.report)
-    return export_window(sub, report_window(spec, sub, parse_ds(ds)), source_url, out_path, batch_rows)
+    window = report_window(spec, sub, parse_ds(ds))
+    return export_window(sub, window, source_url, out_path, batch_rows, in_pass=in_pass)
 
 
 def run_export_as_of(
@@ -134,6 +140,7 @@ def run_export_as_of(
     source_url: str | None = None,
     out_path: Path | None = None,
     batch_rows: int | None = None,
+    in_pass: PassChecks | None = None,
 ) -> StagedFile:
     """The subscription's file as of ``moment`` (an on-demand request of a report that is
     the whole history of its scope): rows created before that instant, to the whole
@@ -141,7 +148,7 @@ def run_export_as_of(
     report that covers one day at a time."""
     spec = load_spec(sub.report)
     as_of = report_window(spec, sub, moment.astimezone(dt.UTC).date()).until(moment)
-    return export_window(sub, as_of, source_url, out_path, batch_rows)
+    return export_window(sub, as_of, source_url, out_path, batch_rows, in_pass=in_pass)
 
 
 def export_window(
@@ -150,10 +157,14 @@ def export_window(
     source_url: str | None = None,
     out_path: Path | None = None,
     batch_rows: int | None = None,
+    *,
+    in_pass: PassChecks | None = None,
 ) -> StagedFile:
     """Export what ``window`` covers into a staged file named after ``window.ds``. The
     scope is checked against the source first (a scope the org does not own never gives a
-    file, even when the control store was edited by hand)."""
+    file, even when the control store was edited by hand). ``in_pass``: the quality checks
+    taken on the cells as they are written (one process only: a sliced export's parts
+    are written elsewhere, so its file is checked by reading it back)."""
     spec = load_spec(sub.report)
     day = window.ds
     columns = spec.select(sub.columns, sub.exclude_pii)
@@ -165,12 +176,14 @@ def export_window(
     info = FileInfo(title=spec.report, timezone=sub.timezone, day=day)
     workers = export_workers(spec)
     if workers > 1:
+        if in_pass is not None:
+            in_pass.give_up("a sliced export")
         rows, sha256, size, details = _export_in_slices(
             sub, spec, window, columns, tmp, ctx, source_url, batch_rows, workers, info
         )
     else:
         rows, sha256, size, columns, details = _export_in_process(
-            spec, ctx, columns, tmp, source_url, batch_rows, info
+            spec, ctx, columns, tmp, source_url, batch_rows, info, in_pass
         )
     os.replace(tmp, path)
     if ctx.warnings:
@@ -202,22 +215,23 @@ def _export_in_process(
     source_url: str | None,
     batch_rows: int | None,
     info: FileInfo,
+    in_pass: PassChecks | None = None,
 ) -> tuple[int, str, int, list[ColumnSpec], dict]:
     fmt = ctx.subscription.format
     family = family_of(spec)
     # Columns only the data can name (the family's) are learnt from the first frame, so
     # the header is written only once that frame is there.
     from_data = bool(family.data_columns(spec) & {c.name for c in columns})
-    writer = None if from_data else ReportWriter(tmp, fmt, columns, info=info)
+    writer = None if from_data else ReportWriter(tmp, fmt, columns, info=info, tap=in_pass)
     try:
         for frame in iter_frames(spec, ctx, source_url, batch_rows):
             if writer is None:
                 columns = family.output_columns(spec, columns, frame)
-                writer = ReportWriter(tmp, fmt, columns, info=info)
+                writer = ReportWriter(tmp, fmt, columns, info=info, tap=in_pass)
             writer.write(frame)
         if writer is None:
             columns = family.output_columns(spec, columns, None)
-            writer = ReportWriter(tmp, fmt, columns, info=info)
+            writer = ReportWriter(tmp, fmt, columns, info=info, tap=in_pass)
         rows, sha256, size = writer.close()
     except BaseException:
         if writer is not None:

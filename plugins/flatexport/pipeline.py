@@ -60,19 +60,30 @@ def export_step(
     source_url: str | None = None,
     attempt: int | str | None = None,
     cutoff: dt.datetime | None = None,
+    checks: bool = True,
 ) -> StagedFile:
     """Export into the attempt's own staging folder and publish it there (streamed up when
     staging is object storage). ``attempt``: the delivery-log id, else a fresh token.
     ``cutoff``: an on-demand request's moment (the file is the scope's history until then,
-    named after ``ds``, its UTC date) instead of the day's window."""
+    named after ``ds``, its UTC date) instead of the day's window.
+
+    The quality checks are tallied on the cells as they are written and kept beside the
+    file (``flatexport.quality.in_pass``), so the check step need not read it back;
+    ``checks=False`` (a run without the gate) skips that work."""
+    from flatexport.quality.in_pass import SIDECAR, PassChecks, sidecar_bytes
+
     spec = load_spec(sub.report)
     name = file_name(spec, ds, sub.format, sub.scope)
     slot = staging.attempt_slot(spec.report, sub.org_id, ds, sub.id, attempt or uuid.uuid4().hex[:12], name)
+    in_pass = PassChecks(spec, sub, ds.isoformat())
+    if not checks:
+        in_pass.give_up("the run skips the checks")
     try:
+        where = {"source_url": source_url, "out_path": slot.local, "in_pass": in_pass}
         if cutoff is not None:
-            staged = run_export_as_of(sub, cutoff, source_url=source_url, out_path=slot.local)
+            staged = run_export_as_of(sub, cutoff, **where)
         else:
-            staged = run_export(sub, ds, source_url=source_url, out_path=slot.local)
+            staged = run_export(sub, ds, **where)
     except OSError as exc:
         raise staging.os_error("write the staged file in", str(slot.local.parent), exc) from None
     except Exception as exc:
@@ -83,15 +94,26 @@ def export_step(
         if not slot.local.exists():
             staging.release_scratch(slot)
             staging.prune_attempt(slot)
-    return staging.publish(slot, staged)
+    published = staging.publish(slot, staged)
+    tallies = in_pass.finish(published)
+    if tallies is None:
+        staging.remove_sidecar(published, SIDECAR)  # an earlier try's would describe another file
+    else:
+        staging.write_sidecar(published, SIDECAR, sidecar_bytes(tallies))
+    return published
 
 
 def check_step(
     sub: Subscription, staged: StagedFile, store=None, run_url: str | None = None
 ) -> dict[str, Any]:
     """Run the quality gate; alert on failures and warnings, then raise QualityError on an
-    error-level failure. The file stays staged for inspection; only counts leave."""
+    error-level failure. The file stays staged for inspection; only counts leave.
+
+    The staged bytes are verified first (SHA-256 and size); the row-level checks then come
+    from the export's sidecar when it describes exactly these bytes and checks, else the
+    file is read back. The volume is always judged here, against the delivery log."""
     from flatexport.quality import gate
+    from flatexport.quality.in_pass import SIDECAR, pass_report
     from flatexport.quality.validate import validate_staged
 
     history = None
@@ -99,9 +121,12 @@ def check_step(
         history = store.recent_row_counts(
             sub.org_id, sub.report, before=dt.date.fromisoformat(staged.ds), days=VOLUME_HISTORY_DAYS
         )
+    spec = load_spec(sub.report)
     with staging.verified_local(staged) as local:
         here = dataclasses.replace(staged, path=str(local))
-        report = validate_staged(load_spec(sub.report), here, sub, history=history, write_files=False)
+        report = pass_report(spec, here, sub, staging.read_sidecar(staged, SIDECAR), history)
+        if report is None:
+            report = validate_staged(spec, here, sub, history=history, write_files=False)
         keep_quality_outputs(report, staged, local)
     if report.failed:
         send_quality_alert(report, run_url or "")
@@ -110,9 +135,9 @@ def check_step(
 
 
 def keep_quality_outputs(report, staged: StagedFile, local) -> None:
-    """The gate's PII-free summary and its operator page beside the staged file, wherever
-    staging is. They are a convenience: a disk that cannot take them is logged, and the
-    gate's verdict stands."""
+    """The gate's PII-free summary beside the staged file, wherever staging is, and the
+    operator page when a check failed (only then is there something to look into). They
+    are a convenience: a disk that cannot take them is logged, and the verdict stands."""
     from flatexport.quality.validate import write_outputs
 
     try:
@@ -121,7 +146,10 @@ def keep_quality_outputs(report, staged: StagedFile, local) -> None:
         log.warning("quality summary not kept beside %s: %s", staged.name, exc.strerror or exc)
         return
     staging.save_sidecar(staged, ".quality.json", summary)
-    staging.save_sidecar(staged, ".quality.html", page)
+    if page is not None:
+        staging.save_sidecar(staged, ".quality.html", page)
+    elif not staging.is_local(staged.path):
+        staging.remove_sidecar(staged, ".quality.html")  # an earlier check's page no longer applies
 
 
 def send_quality_alert(report, run_url: str) -> None:
@@ -188,7 +216,7 @@ def run_subscription(
     """All three steps for one subscription, recording the attempt in the delivery log,
     while holding the subscription's day (a second run waits or stops with a message)."""
     if store is None:
-        staged = export_step(sub, ds, source_url)
+        staged = export_step(sub, ds, source_url, checks=check)
         quality = check_step(sub, staged, None) if check else None
         receipt = deliver_step(sub, staged, quality)
         return {"staged": staged.to_xcom(), "receipt": receipt, "quality": quality}
@@ -200,7 +228,7 @@ def run_subscription(
         attempt = store.start_delivery(run_id, sub, ds, name, owner=owner)
         with store.heartbeating(attempt):
             with outcome_recorded(store, attempt):
-                staged = export_step(sub, ds, source_url, attempt=attempt)
+                staged = export_step(sub, ds, source_url, attempt=attempt, checks=check)
             store.beat(attempt, staged_path=staged.path)
             with outcome_recorded(store, attempt, staged):
                 quality = check_step(sub, staged, store) if check else None

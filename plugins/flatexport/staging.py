@@ -65,9 +65,11 @@ __all__ = [
     "open_stream",
     "publish",
     "read_sidecar",
+    "remove_sidecar",
     "save_sidecar",
     "staging_root",
     "verified_local",
+    "write_sidecar",
 ]
 
 
@@ -225,6 +227,37 @@ def save_sidecar(staged: StagedFile, suffix: str, local_file: Path) -> None:
         log.warning(
             "could not keep %s beside the staged file: %s", suffix, exc.strerror or type(exc).__name__
         )
+
+
+def write_sidecar(staged: StagedFile, suffix: str, data: bytes) -> bool:
+    """Put ``data`` beside the staged file (0600 when local, replacing any earlier one
+    whole); False, logged, when it cannot be kept. For files that only save work later
+    (the export's check tallies): a reader that finds none does the work itself."""
+    try:
+        if is_local(staged.path):
+            target = local_path(staged.path + suffix)
+            part = target.with_name(f".{target.name}.part")
+            fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(part, target)
+        else:
+            with staged_object(staged.path + suffix).open("wb") as fh:
+                fh.write(data)
+    except OSError as exc:
+        log.warning(
+            "could not keep %s beside the staged file: %s", suffix, exc.strerror or type(exc).__name__
+        )
+        return False
+    return True
+
+
+def remove_sidecar(staged: StagedFile, suffix: str) -> None:
+    """Drop a sidecar that no longer describes the staged file (missing is fine)."""
+    try:
+        staged_object(staged.path + suffix).unlink(missing_ok=True)
+    except OSError as exc:
+        log.warning("could not remove %s beside the staged file: %s", suffix, exc.strerror or exc)
 
 
 def read_sidecar(staged: StagedFile, suffix: str) -> bytes | None:

@@ -186,6 +186,9 @@ class ReportWriter:
     the export): for text formats the uncompressed, headerless body; for container
     formats the canonical Arrow batches, which the joining writer types and writes.
     ``sheet_rows`` lowers the xlsx rows per sheet (tests; default: Excel's limit).
+    ``tap`` (a ``flatexport.quality.in_pass.PassChecks``) gets the header and each batch's
+    cells exactly as written, so the quality checks need not read the file back; only a
+    CSV file with its header has them (other writers tell the tap to give up).
     """
 
     def __init__(
@@ -197,6 +200,7 @@ class ReportWriter:
         *,
         info: FileInfo | None = None,
         sheet_rows: int | None = None,
+        tap: Any = None,
     ) -> None:
         self.path = path
         self.fmt = get_format(fmt)
@@ -204,6 +208,10 @@ class ReportWriter:
         self.rows = 0
         self.details: dict[str, Any] = {}
         self._body: Any = None
+        self._tap = tap
+        if tap is not None and not (self.fmt.base == "csv" and header):
+            tap.give_up(f"the {self.fmt.name} writer does not hand on its cells")
+            self._tap = None
         if self.fmt.container:
             self._body = _container_body(path, self.fmt, columns, header, info or FileInfo(), sheet_rows)
             return
@@ -221,10 +229,11 @@ class ReportWriter:
         self._duck = None
         if self.fmt.base == "csv":
             if header:
-                csv.writer(self._text, lineterminator="\n").writerow(
-                    [self.fmt.column_key(c) for c in columns]
-                )
+                names = [self.fmt.column_key(c) for c in columns]
+                csv.writer(self._text, lineterminator="\n").writerow(names)
                 self._text.flush()
+                if self._tap is not None:
+                    self._tap.start(names)
             self._part = path.with_name(path.name + ".chunk")
 
     def write(self, frame: pd.DataFrame) -> None:
@@ -266,6 +275,8 @@ class ReportWriter:
         if self._duck is None:
             self._duck = duckdb.connect()
         cells = csv_table(frame, self.columns)
+        if self._tap is not None:
+            self._tap.add(cells)
         self._duck.register("chunk", csv_cells(frame, self.columns) if cells is None else cells)
         try:
             self._duck.execute(

@@ -123,13 +123,16 @@ def test_s3_staging_is_read_by_another_worker_and_removed_after_delivery(
     staged = export_step(sub, DAY, warehouse, attempt=11)
     prefix = f"{tmp_path.name}/clickstream/{ORG}/{DAY}/7/attempt-11/"
     assert staged.path == f"s3://staging_s3@{BUCKET}/{prefix}{NAME}"
-    assert _keys(s3, prefix) == [prefix + NAME]
+    # the file, and the tallies of the checks taken while it was written
+    assert _keys(s3, prefix) == [prefix + NAME, prefix + NAME + ".quality-pass.json"]
     assert not list((tmp_path / "worker-1").rglob(NAME))  # the scratch copy is gone
 
     monkeypatch.setenv("FLATEXPORT_DATA_DIR", str(tmp_path / "worker-2"))
     monkeypatch.setenv("FLATEXPORT_STAGING_DIR", str(tmp_path / "worker-2" / "staging"))
     quality = check_step(sub, staged)
-    assert _keys(s3, prefix) == [prefix + NAME + suffix for suffix in ("", ".quality.html", ".quality.json")]
+    # the gate's summary; no operator page, as every check passed
+    kept = ("", ".quality-pass.json", ".quality.json")
+    assert _keys(s3, prefix) == [prefix + NAME + suffix for suffix in kept]
     deliver_step(sub, staged, quality)
     assert "Pledge to vote #7" in (tmp_path / "dest" / NAME).read_text()
     assert _keys(s3, prefix) == []  # verified delivery: the staged copy is removed
