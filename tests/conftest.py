@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="flatexport-tests-"))
-os.environ.setdefault("FLATEXPORT_DATA_DIR", str(_SESSION_DIR / "data"))
+# Always this session's own folder, never the checkout's (the Makefile exports
+# FLATEXPORT_DATA_DIR for the demo): each pytest-xdist worker is a session of its own,
+# so workers never share staging folders, whose attempt paths repeat from test to test.
+os.environ["FLATEXPORT_DATA_DIR"] = str(_SESSION_DIR / "data")
+os.environ.pop("FLATEXPORT_STAGING_DIR", None)
+os.environ.pop("FLATEXPORT_STAGING_URL", None)
 os.environ.setdefault("AIRFLOW_HOME", str(_SESSION_DIR / "airflow"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 # file:// destinations must lie under FLATEXPORT_LOCAL_ROOTS: tests deliver into their tmp_path.
@@ -58,15 +63,6 @@ def pg_database():
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Files with slow tests (real schedulers, Celery workers, browsers) run first: spread
-    over the xdist workers they start at once and overlap with the quick files, instead of
-    one ten-minute backfill starting last and ending the run alone. Stable: a file's own
-    tests keep their order, and each file stays in one piece."""
-    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow_files)
 
 
 _EXIT_STATUS = 0
