@@ -75,12 +75,13 @@ browser:
 
 # Test files are spread over TEST_WORKERS processes (pytest-xdist, one file per worker at a
 # time): the Airflow, cluster and browser tests spend most of their time waiting on other
-# processes, so more workers than cores finish the suite sooner. xdist hands out files
-# with the most tests first, which spreads the few-test, Airflow-cluster files over the run
-# (all of them first, at once, took 42 minutes instead of 28 on 2 cores).
+# processes, so more workers than cores finish the suite sooner. Files go out in the order
+# tests/conftest.py sets: the ten-day backfill first, then most tests first, which spreads
+# the few-test Airflow-cluster files over the run (all of them first, at once, took 42
+# minutes on 2 cores).
 TEST_WORKERS ?= 4
 test: lint browser spreadsheet
-	FLATEXPORT_TEST_BROWSER=required $(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --durations=25
+	FLATEXPORT_TEST_BROWSER=required $(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25
 
 bench: install
 	$(BIN)/python bench/run.py
