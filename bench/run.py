@@ -159,8 +159,8 @@ def measure(
     done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
         if may_fail:
-            last = [line for line in done.stderr.strip().splitlines() if line.strip()][-3:]
-            print(f"  ({kind} {report} {org} did not run: {' '.join(last)[:300]})", flush=True)
+            errors = [ln for ln in done.stderr.splitlines() if "Error" in ln or "Exception" in ln]
+            print(f"  ({kind} {report} {org} did not run: {(errors or ['?'])[-1][:200]})", flush=True)
             return None
         raise SystemExit(f"{kind} {report} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -153,6 +153,26 @@ class _GxGroup:
         return frame[cols]
 
 
+_SUITES: dict[tuple[str, bool], list[_GxGroup]] = {}
+_SUITES_KEPT = 64
+
+
+def _cached_gx_groups(gx_checks: list[CheckDef], name: str, *, narrow: bool) -> list[_GxGroup]:
+    """``_gx_groups``, built once per worker process for the same checks: the next
+    subscription of a report with the same checks (its day and org are part of them)
+    reuses the suites, whose building cost more than a small file's validation."""
+    key = (repr(gx_checks), narrow)
+    with _GX_LOCK:
+        groups = _SUITES.get(key)
+    if groups is None:
+        groups = _gx_groups(gx_checks, name, narrow=narrow)
+        with _GX_LOCK:
+            if len(_SUITES) >= _SUITES_KEPT:
+                _SUITES.pop(next(iter(_SUITES)))
+            _SUITES[key] = groups
+    return groups
+
+
 def _gx_groups(gx_checks: list[CheckDef], name: str, *, narrow: bool = True) -> list[_GxGroup]:
     """One suite per set of columns read (checks kept in their order within a group)."""
     if not gx_checks:
@@ -248,10 +268,16 @@ class BatchChecker:
     by check name. A GX failure on a chunk marks that chunk's row-level checks as not run
     (counted, never its message, which may quote values).
 
-    With ``narrow`` (the default) each expectation runs over a frame of only the columns
-    it reads (see ``_GxGroup``); ``narrow=False`` runs the whole suite over the whole
-    frame, the reference the narrow path is tested against.
+    With ``narrow`` (the default) each expectation of a large chunk runs over a frame of
+    only the columns it reads (see ``_GxGroup``); a chunk of fewer than ``WIDE_BELOW``
+    rows, and every chunk with ``narrow=False``, runs the whole suite over the whole frame
+    in one GX validation, the reference the narrow path is tested against. Each GX
+    validation has a fixed cost (~20 ms: it resolves its metric graph): ~70 of them, one
+    per column set, were most of a small file's check time, while copying columns, which
+    the narrow frames save, only pays off on large chunks.
     """
+
+    WIDE_BELOW = 20_000
 
     def __init__(
         self, spec: ReportSpec, header: list[str], checks: list[CheckDef], *, narrow: bool = True
@@ -269,7 +295,10 @@ class BatchChecker:
         self._unique = [c for c in checks if c.kind == "unique"]
         if self._gx_checks:
             _batch_definition()  # GX builds suites only inside an active context
-        self._groups = _gx_groups(self._gx_checks, f"{spec.report}-{uuid.uuid4().hex[:8]}", narrow=narrow)
+        self._name = f"{spec.report}-{uuid.uuid4().hex[:8]}"
+        self._narrow = narrow
+        self._narrow_groups: list[_GxGroup] | None = None  # built on first use, each
+        self._wide_groups: list[_GxGroup] | None = None
         integer_cols = {c.name for c in spec.columns if c.type == "integer"}
         self._integer_key = {
             c.name: len(c.columns) == 1 and c.columns[0] in integer_cols for c in self._unique
@@ -278,15 +307,25 @@ class BatchChecker:
     def add(self, chunk: pd.DataFrame) -> None:
         frame = pd.DataFrame({name: chunk[f"_{pos}"] for name, pos in self.positions.items()})
         frame = frame.mask(frame == "")
-        if self._groups and len(frame):
+        if self._gx_checks and len(frame):
             self._add_gx(frame)
         for c in self._unique:
             _absorb_unique(c, frame, self.tallies[c.name], self._integer_key[c.name], self.keys)
 
+    def _groups_for(self, rows: int) -> list[_GxGroup]:
+        if self._narrow and rows >= self.WIDE_BELOW:
+            if self._narrow_groups is None:
+                self._narrow_groups = _cached_gx_groups(self._gx_checks, self._name, narrow=True)
+            return self._narrow_groups
+        if self._wide_groups is None:
+            self._wide_groups = _cached_gx_groups(self._gx_checks, self._name, narrow=False)
+        return self._wide_groups
+
     def _add_gx(self, frame: pd.DataFrame) -> None:
         key = self.keys.column
         try:
-            per_group = [_run_gx(g.suite, g.frame_of(frame, key), key) for g in self._groups]
+            groups = self._groups_for(len(frame))
+            per_group = [_run_gx(g.suite, g.frame_of(frame, key), key) for g in groups]
         except Exception as exc:  # GX messages may quote values: keep the type only
             log.warning(
                 "GX validation of a chunk failed (%s); its row-level checks are marked failed",
