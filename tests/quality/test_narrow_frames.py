@@ -1,10 +1,8 @@
 """Each expectation over only the columns it reads gives the results of the whole frame.
 
-The narrow path is the gate's default for large chunks because it is several times
-cheaper there; these tests hold it to the reference (the whole suite over the whole chunk)
-on a seeded day and on a day with every kind of failure, split into chunks, down to
-samples and listed keys. Their chunks are small, so the narrow path is forced for every
-chunk size (``narrow_always``).
+The narrow path is the gate's default because it is several times cheaper; these tests
+hold it to the reference (the whole suite over the whole chunk) on a seeded day and on a
+day with every kind of failure, split into chunks, down to samples and listed keys.
 """
 
 from __future__ import annotations
@@ -16,7 +14,6 @@ from typing import Any
 import pytest
 
 from flatexport.export import run_export
-from flatexport.quality.batch_checks import BatchChecker
 from flatexport.quality.results import QualityReport
 from flatexport.quality.validate import validate_staged
 from flatexport.seed.clickstream import seed_warehouse
@@ -26,11 +23,6 @@ from flatexport.subscriptions import Subscription
 from .staging import clean_rows, subscription, write_staged
 
 DAY = dt.date(2024, 11, 4)
-
-
-@pytest.fixture(autouse=True)
-def narrow_always(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(BatchChecker, "WIDE_BELOW", 0)
 
 
 def everything(report: QualityReport) -> tuple[dict[str, Any], list[tuple[str, list[str], list[str]]]]:
