@@ -17,7 +17,11 @@ _SESSION_DIR = Path(tempfile.mkdtemp(prefix="flatexport-tests-"))
 os.environ["FLATEXPORT_DATA_DIR"] = str(_SESSION_DIR / "data")
 os.environ.pop("FLATEXPORT_STAGING_DIR", None)
 os.environ.pop("FLATEXPORT_STAGING_URL", None)
-os.environ.setdefault("AIRFLOW_HOME", str(_SESSION_DIR / "airflow"))
+# The same for Airflow's home and so its SQLite metadata (the Makefile exports the
+# checkout's for the demo): two workers' dag.test() runs of one DAG and day in one
+# metadata database collide on dag_run's (dag_id, logical_date).
+os.environ["AIRFLOW_HOME"] = str(_SESSION_DIR / "airflow")
+os.environ.pop("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", None)
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 # file:// destinations must lie under FLATEXPORT_LOCAL_ROOTS: tests deliver into their tmp_path.
 os.environ.setdefault("FLATEXPORT_LOCAL_ROOTS", os.pathsep.join([tempfile.gettempdir(), "/srv/exports"]))
