@@ -298,9 +298,11 @@ class BatchChecker:
             c.name: len(c.columns) == 1 and c.columns[0] in integer_cols for c in self._unique
         }
 
-    def add(self, chunk: pd.DataFrame) -> None:
+    def add(self, chunk: pd.DataFrame, *, blanks_are_missing: bool = False) -> None:
+        """One chunk of text cells; '' is missing, as NaN (already, with ``blanks_are_missing``)."""
         frame = pd.DataFrame({name: chunk[f"_{pos}"] for name, pos in self.positions.items()})
-        frame = frame.mask(frame == "")
+        if not blanks_are_missing:
+            frame = frame.mask(frame == "")
         if self._gx_checks and len(frame):
             self._add_gx(frame)
         for c in self._unique:
