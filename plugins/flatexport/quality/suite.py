@@ -22,14 +22,16 @@ from flatexport.subscriptions import Subscription
 
 # Formats as delivered (CSV text; JSON Lines values are rendered the same way first).
 # Non-capturing groups, and \Z rather than $ (which also matches before a final newline).
+# Patterns pyarrow's RE2 can run (pandas falls back to Python's re, per cell, for \s or
+# lookarounds): "any character" is (?s:.), not [\s\S]. The formula guard needs its lookahead.
 INTEGER_RE = r"^-?[0-9]+\Z"
 NUMBER_RE = r"^-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?\Z"
 _DAY = r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
 DATE_RE = rf"^{_DAY}\Z"
 _TIME = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?"
 DATETIME_RE = rf"^{_DAY}T{_TIME}(?:Z|[+-][0-9]{{2}}:[0-9]{{2}})\Z"
-ARRAY_RE = r"^\[[\s\S]*\]\Z"
-OBJECT_RE = r"^\{[\s\S]*\}\Z"
+ARRAY_RE = r"^\[(?s:.)*\]\Z"
+OBJECT_RE = r"^\{(?s:.)*\}\Z"
 BOOLEAN_VALUES = ["true", "false"]
 # A text cell a spreadsheet would run as a formula: the writer's own predicate.
 FORMULA_RE = NEEDS_GUARD.pattern
