@@ -69,7 +69,9 @@ def export_step(
 
     The quality checks are tallied on the cells as they are written and kept beside the
     file (``flatexport.quality.in_pass``), so the check step need not read it back;
-    ``checks=False`` (a run without the gate) skips that work."""
+    ``checks=False`` (a run without the gate) skips that work, and so does
+    FLATEXPORT_CHECKS_IN_EXPORT=false, which leaves the checks to the check step's re-read:
+    slower, but the export's peak memory is the export's alone."""
     from flatexport.quality.in_pass import SIDECAR, PassChecks, sidecar_bytes
 
     spec = load_spec(sub.report)
@@ -78,6 +80,8 @@ def export_step(
     in_pass = PassChecks(spec, sub, ds.isoformat())
     if not checks:
         in_pass.give_up("the run skips the checks")
+    elif not get_settings().checks_in_export:
+        in_pass.give_up("FLATEXPORT_CHECKS_IN_EXPORT is false")
     try:
         where = {"source_url": source_url, "out_path": slot.local, "in_pass": in_pass}
         if cutoff is not None:

@@ -160,6 +160,22 @@ def test_the_check_step_takes_the_export_sidecar_and_agrees_with_the_re_read(
     assert (tmp_path / "dest" / staged.name).exists()
 
 
+def test_with_checks_in_export_off_the_check_step_reads_the_file_back_to_the_same_verdict(
+    local_staging: Path, sample_warehouse: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The memory-saving setting: no sidecar, and the check step's re-read gives the verdict
+    the export's own tallies give."""
+    sub = subscription("clickstream", destination=(tmp_path / "dest").as_uri())
+    in_pass = check_step(sub, export_step(sub, DAY, sample_warehouse, attempt=1))
+    monkeypatch.setenv("FLATEXPORT_CHECKS_IN_EXPORT", "false")
+    staged = export_step(sub, DAY, sample_warehouse, attempt=2)
+    assert not Path(staged.path + SIDECAR).exists()
+    re_read = check_step(sub, staged)
+    for summary in (in_pass, re_read):
+        summary.pop("elapsed_s")
+    assert re_read == in_pass and re_read["passed"]
+
+
 def test_a_sidecar_that_describes_other_bytes_is_ignored_and_the_file_re_read(
     local_staging: Path, sample_warehouse: str, tmp_path: Path
 ) -> None:
