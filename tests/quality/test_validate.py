@@ -67,6 +67,18 @@ def test_each_corruption_fails_its_check_with_its_severity(corrupt: QualityRepor
     assert corrupt.check("opt_in is boolean").keys == ["1002"]  # non-PII key of the offending row
 
 
+@pytest.mark.parametrize("chunksize", [1, 2, 3])
+def test_the_offending_rows_keys_are_right_in_every_chunk(
+    spec: ReportSpec, corrupt_staged, chunksize: int
+) -> None:
+    """Offending rows in a later chunk are listed by their own keys (GX reports the
+    rows' positions in the chunk it is given; the key is looked up there)."""
+    report = validate_staged(spec, corrupt_staged, subscription(), chunksize=chunksize, write_files=False)
+    assert report.check("opt_in is boolean").keys == ["1002"]
+    assert report.check("device_type in value set").keys == ["1004"]
+    assert report.check("session_id unique").keys == ["1001"]
+
+
 def test_gate_raises_for_errors_only(corrupt: QualityReport) -> None:
     with pytest.raises(QualityError, match=r"^4 error-level checks failed: .*session_id unique"):
         gate(corrupt)
