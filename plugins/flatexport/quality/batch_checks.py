@@ -290,9 +290,9 @@ class BatchChecker:
         self._unique = [c for c in checks if c.kind == "unique"]
         if self._gx_checks:
             _batch_definition()  # GX builds suites only inside an active context
-        self._name = f"{spec.report}-{uuid.uuid4().hex[:8]}"
-        self._narrow = narrow
-        self._gx_groups: list[_GxGroup] | None = None  # built on the first chunk
+        self._groups = _cached_gx_groups(
+            self._gx_checks, f"{spec.report}-{uuid.uuid4().hex[:8]}", narrow=narrow
+        )
         integer_cols = {c.name for c in spec.columns if c.type == "integer"}
         self._integer_key = {
             c.name: len(c.columns) == 1 and c.columns[0] in integer_cols for c in self._unique
@@ -303,21 +303,15 @@ class BatchChecker:
         frame = pd.DataFrame({name: chunk[f"_{pos}"] for name, pos in self.positions.items()})
         if not blanks_are_missing:
             frame = frame.mask(frame == "")
-        if self._gx_checks and len(frame):
+        if self._groups and len(frame):
             self._add_gx(frame)
         for c in self._unique:
             _absorb_unique(c, frame, self.tallies[c.name], self._integer_key[c.name], self.keys)
 
-    def _groups(self) -> list[_GxGroup]:
-        if self._gx_groups is None:
-            self._gx_groups = _cached_gx_groups(self._gx_checks, self._name, narrow=self._narrow)
-        return self._gx_groups
-
     def _add_gx(self, frame: pd.DataFrame) -> None:
         key = self.keys.column
         try:
-            groups = self._groups()
-            per_group = [_run_gx(g.suite, g.frame_of(frame, key)) for g in groups]
+            per_group = [_run_gx(g.suite, g.frame_of(frame, key)) for g in self._groups]
         except Exception as exc:  # GX messages may quote values: keep the type only
             log.warning(
                 "GX validation of a chunk failed (%s); its row-level checks are marked failed",
