@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from flatexport.arrow_text import blanks_to_null
 from flatexport.formats import FileFormat, get_format
 from flatexport.formula import RISKY_FIRST, guard
 from flatexport.hashing import HashingWriter, file_digests
@@ -102,7 +103,7 @@ def _arrow_cells(values: pd.Series, col: ColumnSpec) -> pa.Array | None:
         return None
     if col.type != "string":  # dates, datetimes, arrays and objects are already their file text
         return text
-    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+    text = blanks_to_null(text)
     risky = pc.fill_null(pc.is_in(pc.utf8_slice_codeunits(text, 0, 1), value_set=_RISKY), False)
     if not pc.any(risky).as_py():
         return text

@@ -26,8 +26,8 @@ import time
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from flatexport.arrow_text import blanks_to_null
 from flatexport.formats import get_format
 from flatexport.quality.batch_checks import BatchChecker, Tally
 from flatexport.quality.reader import DEFAULT_CHUNKSIZE
@@ -124,11 +124,7 @@ class PassChecks:
         chunk, rest = table.slice(0, rows), table.slice(rows)
         self._pending = [rest] if rest.num_rows else []
         self._pending_rows = rest.num_rows
-        missing = pa.scalar(None, pa.string())
-        columns = []
-        for col in chunk.columns:
-            text = col.cast(pa.string())
-            columns.append(pc.if_else(pc.equal(text, ""), missing, text))
+        columns = [blanks_to_null(col.cast(pa.string())) for col in chunk.columns]
         frame = pa.Table.from_arrays(columns, names=[f"_{i}" for i in range(len(columns))]).to_pandas()
         frame.index = range(self.rows, self.rows + len(frame))
         self.rows += len(frame)

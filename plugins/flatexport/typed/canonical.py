@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from flatexport.arrow_text import blanks_to_null
 from flatexport.specs import ColumnSpec
 
 _ARROW = {"integer": pa.int64(), "number": pa.float64(), "boolean": pa.bool_()}
@@ -58,10 +58,7 @@ def _text_array(values: pd.Series) -> pa.Array:
         arr = pa.array(texts[codes], type=pa.string(), from_pandas=True)
     if arr.null_count == len(arr):
         return arr
-    empty = pc.equal(arr, "")
-    if not pc.any(empty).as_py():
-        return arr
-    return pc.if_else(empty, pa.scalar(None, pa.string()), arr)
+    return blanks_to_null(arr)
 
 
 def canonical_batch(frame: pd.DataFrame, columns: list[ColumnSpec]) -> pa.RecordBatch:
